@@ -1,0 +1,62 @@
+/* The gendec command line: shared pieces of the commands (option parsing, error printing, progress).
+ * The CLI is the only place with global state (the MPI world, the progress display). */
+#ifndef GENDEC_CLI_H
+#define GENDEC_CLI_H
+
+#include <stdio.h>
+
+#include "gendec/core.h"
+
+/* A command: `gendec <name> ...`. run() gets argv with argv[0] = the command name. */
+typedef struct {
+    const char* name;
+    const char* summary;
+    int (*run)(int argc, char** argv);
+    int needs_mpi; /* initialise MPI before run() */
+} cli_command;
+
+/* Exit codes. 0 success; 1 a failure reported on stderr; 2 usage error; 75 (EX_TEMPFAIL) interrupted by a
+ * signal after saving state, so the job should be requeued and resumed. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_REQUEUE = 75 };
+
+/* Prints "gendec: <formatted error>" to stderr (rank 0 only when MPI is up, unless every rank has its
+ * own error) and returns the exit code for its status. */
+int cli_fail(const gd_error* err);
+
+/* Prints "gendec <cmd>: <message>" and a pointer to --help, returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char* cmd, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* If argv[*i] is "--name value" or "--name=value", stores the value, advances *i past it and returns 1;
+ * returns -1 when the value is missing; 0 when argv[*i] is another option. */
+int cli_take(int argc, char** argv, int* i, const char* name, const char** value);
+
+/* 1 if argv[i] is exactly the flag `name`. */
+int cli_flag(char** argv, int i, const char* name);
+
+/* 1 if any argument is -h or --help. */
+int cli_wants_help(int argc, char** argv);
+
+/* MPI rank and size in the world communicator (0 and 1 before MPI is initialised). */
+int cli_rank(void);
+int cli_world_size(void);
+
+/* Progress: a live bar on a TTY, a plain line every `interval` seconds otherwise (Slurm logs).
+ * Only rank 0 prints. */
+typedef struct {
+    const char* label;
+    double total;
+    double start, last_print;
+    int tty;
+} cli_progress;
+void cli_progress_start(cli_progress* p, const char* label, double total);
+void cli_progress_update(cli_progress* p, double done, const char* extra);
+void cli_progress_end(cli_progress* p, const char* extra);
+
+/* Commands. */
+int cmd_version(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+
+/* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
+double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
+
+#endif

@@ -1,0 +1,105 @@
+/* Option parsing, error printing and progress display shared by the commands. */
+#include <mpi.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_rank(void) {
+    int init = 0, fin = 0, rank = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+int cli_world_size(void) {
+    int init = 0, fin = 0, size = 1;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return size;
+}
+
+int cli_fail(const gd_error* err) {
+    char buf[2560];
+    gd_error_format(err, buf, sizeof buf);
+    if (cli_world_size() > 1)
+        fprintf(stderr, "gendec[rank %d]: %s\n", cli_rank(), buf);
+    else
+        fprintf(stderr, "gendec: %s\n", buf);
+    fflush(stderr);
+    return err->code == GD_EINTR ? CLI_EXIT_REQUEUE : CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char* cmd, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gendec %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'gendec %s --help')\n", cmd);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_take(int argc, char** argv, int* i, const char* name, const char** value) {
+    const char* a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_flag(char** argv, int i, const char* name) { return strcmp(argv[i], name) == 0; }
+
+int cli_wants_help(int argc, char** argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
+void cli_progress_start(cli_progress* p, const char* label, double total) {
+    p->label = label;
+    p->total = total > 0 ? total : 1;
+    p->start = p->last_print = gd_now();
+    p->tty = isatty(STDERR_FILENO);
+}
+
+void cli_progress_update(cli_progress* p, double done, const char* extra) {
+    if (cli_rank() != 0) return;
+    double now = gd_now();
+    double frac = done / p->total;
+    if (frac > 1) frac = 1;
+    double elapsed = now - p->start;
+    double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+    if (p->tty) {
+        if (now - p->last_print < 0.1 && frac < 1) return;
+        int width = 30, fill = (int)(frac * width);
+        char bar[64];
+        for (int k = 0; k < width; k++) bar[k] = k < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r%s [%s] %5.1f%% %6.0fs eta %5.0fs %s\033[K", p->label, bar, 100 * frac, elapsed, eta,
+                extra ? extra : "");
+    } else {
+        if (now - p->last_print < 10.0 && frac < 1) return;
+        fprintf(stderr, "%s: %.0f/%.0f (%.1f%%) elapsed %.0fs eta %.0fs %s\n", p->label, done, p->total,
+                100 * frac, elapsed, eta, extra ? extra : "");
+    }
+    p->last_print = now;
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress* p, const char* extra) {
+    if (cli_rank() != 0) return;
+    double elapsed = gd_now() - p->start;
+    if (p->tty) fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "%s: done in %.1fs %s\n", p->label, elapsed, extra ? extra : "");
+    fflush(stderr);
+}
