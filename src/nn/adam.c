@@ -1,0 +1,54 @@
+/* Adam, operation for operation as torch.optim.Adam's single-tensor CPU path with default options. */
+#include <math.h>
+#include <string.h>
+
+#include "gendec/nn.h"
+
+gd_status gd_adam_init(gd_adam* a, size_t n, double lr, gd_error* err) {
+    memset(a, 0, sizeof *a);
+    size_t bytes;
+    if (n == 0 || gd_mul_overflows(2 * sizeof(float), n, &bytes))
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "Adam needs 1.. parameters, got %zu", n);
+    a->state = gd_alloc(bytes);
+    if (!a->state) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory for Adam state (%zu)", n);
+    a->n = n;
+    a->m = a->state;
+    a->v = a->state + n;
+    a->lr = lr;
+    a->beta1 = 0.9;
+    a->beta2 = 0.999;
+    a->eps = 1e-8;
+    return GD_OK;
+}
+
+void gd_adam_reset(gd_adam* a) {
+    if (a->state) memset(a->state, 0, 2 * a->n * sizeof(float));
+    a->t = 0;
+}
+
+/* PyTorch: exp_avg.lerp_(g, 1-β1); exp_avg_sq.mul_(β2).addcmul_(g, g, value=1-β2);
+ * denom = (exp_avg_sq.sqrt() / sqrt(bc2)).add_(eps); param.addcdiv_(exp_avg, denom, value=-lr/bc1).
+ * Python-float scalars are double; the tensor ops run in float with the scalars rounded to float. */
+void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n) {
+    a->t++;
+    double bc1 = 1.0 - pow(a->beta1, (double)a->t);
+    double bc2 = 1.0 - pow(a->beta2, (double)a->t);
+    const float w1 = (float)(1.0 - a->beta1), b2 = (float)a->beta2, w2 = (float)(1.0 - a->beta2);
+    const float neg_step = (float)(-(a->lr / bc1)), bc2_sqrt = (float)sqrt(bc2), eps = (float)a->eps;
+    float* restrict m = a->m;
+    float* restrict v = a->v;
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i];
+        m[i] = m[i] + w1 * (g - m[i]); /* lerp with weight < 0.5 */
+        v[i] = v[i] * b2 + w2 * g * g;
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        params[i] = params[i] + neg_step * m[i] / denom;
+    }
+}
+
+void gd_adam_free(gd_adam* a) {
+    gd_free(a->state);
+    a->state = a->m = a->v = NULL;
+    a->n = 0;
+    a->t = 0;
+}
