@@ -81,7 +81,7 @@ void gd_params_free(gd_params* p);
 
 /* Fan-in and fan-out of a view by PyTorch's rule (torch.nn.init._calculate_fan_in_and_fan_out):
  * fan_in = shape[1] * receptive field, fan_out = shape[0] * receptive field, receptive field = product of
- * shape[2..]. For a 1-D view both are shape[0]. Dense (O,I): fan_in I; conv (OC,IC,KH,KW): IC*KH*KW. */
+ * shape[2..]. For a 1-D view both are shape[0]. Dense (OC,C): fan_in C; conv (OC,IC,KH,KW): IC*KH*KW. */
 void gd_param_fans(const gd_param_view* v, int* fan_in, int* fan_out);
 
 typedef enum {
@@ -132,14 +132,14 @@ void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n);
 void gd_adam_free(gd_adam* a);
 
 /* ==== dense (linear) =======================================================================================
- * out = in · Wᵀ + b, W stored (O, I) like torch.nn.Linear and llm.c's matmul. */
+ * out = in · Wᵀ + b, W stored (OC, C) like torch.nn.Linear and llm.c's matmul. */
 
-/* out (B,O) = in (B,I) · w (O,I)ᵀ + b (O); b may be NULL. */
-void gd_dense_forward(float* out, const float* in, const float* w, const float* b, int B, int I, int O);
+/* out (B,OC) = in (B,C) · w (OC,C)ᵀ + b (OC); b may be NULL. */
+void gd_dense_forward(float* out, const float* in, const float* w, const float* b, int B, int C, int OC);
 
-/* din (B,I) += dout·w; dw (O,I) += doutᵀ·in; db (O) += Σ_b dout. Any of din, dw, db may be NULL. */
+/* din (B,C) += dout·w; dw (OC,C) += doutᵀ·in; db (OC) += Σ_b dout. Any of din, dw, db may be NULL. */
 void gd_dense_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
-                       int B, int I, int O);
+                       int B, int C, int OC);
 
 /* Layout of a grouped tensor of G groups of B rows of X numbers. */
 typedef enum {
@@ -148,26 +148,26 @@ typedef enum {
 } gd_group_layout;
 
 /* G independent dense layers on the same number of rows: for each g,
- * out[g] (B,O) = in[g] (B,I) · w[g] (O,I)ᵀ + b[g] (O), with w (G,O,I), b (G,O) (may be NULL), and in / out
- * laid out as `in_layout` / `out_layout` ((G,B,I) or (B,G,I); (G,B,O) or (B,G,O)). */
+ * out[g] (B,OC) = in[g] (B,C) · w[g] (OC,C)ᵀ + b[g] (OC), with w (G,OC,C), b (G,OC) (may be NULL), and in / out
+ * laid out as `in_layout` / `out_layout` ((G,B,C) or (B,G,C); (G,B,OC) or (B,G,OC)). */
 void gd_dense_grouped_forward(float* out, const float* in, const float* w, const float* b, int G, int B,
-                              int I, int O, gd_group_layout in_layout, gd_group_layout out_layout);
+                              int C, int OC, gd_group_layout in_layout, gd_group_layout out_layout);
 
-/* Backward of gd_dense_grouped_forward with the same layouts; din, dw (G,O,I), db (G,O) may be NULL. */
+/* Backward of gd_dense_grouped_forward with the same layouts; din, dw (G,OC,C), db (G,OC) may be NULL. */
 void gd_dense_grouped_backward(float* din, float* dw, float* db, const float* dout, const float* in,
-                               const float* w, int G, int B, int I, int O, gd_group_layout in_layout,
+                               const float* w, int G, int B, int C, int OC, gd_group_layout in_layout,
                                gd_group_layout out_layout);
 
 /* G independent dense layers on variable numbers of rows (routing each image to its active sub-networks):
- * rows row_off[g] .. row_off[g+1]-1 of in (R,I) go through w[g] (O,I) and b[g] into the same rows of
- * out (R,O); R = row_off[G], row_off[0] = 0, row_off non-decreasing (a group may have no rows).
- * w (G,O,I), b (G,O) (may be NULL). */
+ * rows row_off[g] .. row_off[g+1]-1 of in (R,C) go through w[g] (OC,C) and b[g] into the same rows of
+ * out (R,OC); R = row_off[G], row_off[0] = 0, row_off non-decreasing (a group may have no rows).
+ * w (G,OC,C), b (G,OC) (may be NULL). */
 void gd_dense_routed_forward(float* out, const float* in, const float* w, const float* b, const int* row_off,
-                             int G, int I, int O);
+                             int G, int C, int OC);
 
-/* Backward of gd_dense_routed_forward; din (R,I), dw (G,O,I), db (G,O) may be NULL. */
+/* Backward of gd_dense_routed_forward; din (R,C), dw (G,OC,C), db (G,OC) may be NULL. */
 void gd_dense_routed_backward(float* din, float* dw, float* db, const float* dout, const float* in,
-                              const float* w, const int* row_off, int G, int I, int O);
+                              const float* w, const int* row_off, int G, int C, int OC);
 
 /* ==== 2-D convolution and transposed convolution ===========================================================
  * One shape struct for both. Square stride and padding, kernels KH x KW (may differ).
@@ -272,7 +272,7 @@ float gd_sigmoid_xent_loss(float* dlogits, float* row_loss, const float* logits,
 float gd_softmax_xent_loss(float* dlogits, float* row_loss, float* probs, const float* logits,
                            const int32_t* labels, int B, int K, float dloss);
 
-/* KL of N(μ, exp(logvar)) against N(0, I) per latent segment. mu, logvar (B, G*K): G segments of K numbers.
+/* KL of N(μ, exp(logvar)) against N(0, 1) per latent segment. mu, logvar (B, G*K): G segments of K numbers.
  * KL_{b,g} = -1/2 Σ_{j in segment g} (1 + logvar - μ² - exp(logvar))  (a SUM over the segment's K numbers).
  * gate (B,G) weights each segment (may be NULL: all 1). Returns (1/B) Σ_b Σ_g gate_bg KL_bg; seg_kl (B,G)
  * receives the ungated KL_{b,g} when not NULL.

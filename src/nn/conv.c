@@ -1,0 +1,224 @@
+/* 2-D convolution and transposed convolution through im2col / col2im and cblas_sgemm, one image at a time.
+ *
+ * Both use the same geometry: a "plane" (C, H, W) seen through a KH x KW window with stride and padding,
+ * giving positions (OH, OW) and a column matrix col (C*KH*KW, OH*OW). conv2d reads its input as the plane;
+ * conv_transpose2d treats its OUTPUT as the plane and its input as the positions. */
+#include <cblas.h>
+#include <string.h>
+
+#include "gendec/nn.h"
+
+typedef struct {
+    int C, H, W, KH, KW, stride, pad, OH, OW;
+} geom;
+
+/* The positions o in [*lo, *hi) whose input coordinate o*stride - pad + k lies in [0, n). */
+static void valid_range(int k, int n, int stride, int pad, int count, int* lo, int* hi) {
+    int a = pad - k, b = n + pad - k; /* need a <= o*stride < b */
+    *lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+    *hi = b <= 0 ? 0 : (b + stride - 1) / stride;
+    if (*hi > count) *hi = count;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* col (C*KH*KW, OH*OW) = the windows of plane (C,H,W); zero where the window hangs over the padding. */
+static void im2col(float* col, const float* plane, const geom* g) {
+    const int P = g->OH * g->OW;
+    for (int c = 0; c < g->C; c++)
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int kw = 0; kw < g->KW; kw++) {
+                float* row = col + (size_t)((c * g->KH + kh) * g->KW + kw) * P;
+                int oh0, oh1, ow0, ow1;
+                valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
+                valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
+                memset(row, 0, sizeof(float) * (size_t)oh0 * g->OW);
+                for (int oh = oh0; oh < oh1; oh++) {
+                    float* r = row + (size_t)oh * g->OW;
+                    const float* src = plane + ((size_t)c * g->H + (oh * g->stride - g->pad + kh)) * g->W;
+                    const int off = kw - g->pad;
+                    for (int ow = 0; ow < ow0; ow++) r[ow] = 0.0f;
+                    if (g->stride == 1)
+                        memcpy(r + ow0, src + ow0 + off, sizeof(float) * (size_t)(ow1 - ow0));
+                    else
+                        for (int ow = ow0; ow < ow1; ow++) r[ow] = src[ow * g->stride + off];
+                    for (int ow = ow1; ow < g->OW; ow++) r[ow] = 0.0f;
+                }
+                memset(row + (size_t)oh1 * g->OW, 0, sizeof(float) * (size_t)(g->OH - oh1) * g->OW);
+            }
+}
+
+/* plane (C,H,W) += the windows in col (C*KH*KW, OH*OW) summed back to their positions (adjoint of im2col). */
+static void col2im(float* plane, const float* col, const geom* g) {
+    const int P = g->OH * g->OW;
+    for (int c = 0; c < g->C; c++)
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int kw = 0; kw < g->KW; kw++) {
+                const float* row = col + (size_t)((c * g->KH + kh) * g->KW + kw) * P;
+                int oh0, oh1, ow0, ow1;
+                valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
+                valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
+                for (int oh = oh0; oh < oh1; oh++) {
+                    const float* r = row + (size_t)oh * g->OW;
+                    float* dst = plane + ((size_t)c * g->H + (oh * g->stride - g->pad + kh)) * g->W;
+                    const int off = kw - g->pad;
+                    for (int ow = ow0; ow < ow1; ow++) dst[ow * g->stride + off] += r[ow];
+                }
+            }
+}
+
+/* plane (C, HW) = bias[c] everywhere, or 0 when bias is NULL. */
+static void fill_bias(float* plane, const float* bias, int C, size_t HW) {
+    if (!bias) {
+        memset(plane, 0, sizeof(float) * C * HW);
+        return;
+    }
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < HW; i++) plane[c * HW + i] = bias[c];
+}
+
+/* db (C) += Σ over the N images and HW positions of d (N, C, HW). */
+static void bias_backward(float* db, const float* d, int N, int C, size_t HW) {
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            const float* x = d + ((size_t)n * C + c) * HW;
+            float s = 0.0f;
+            for (size_t i = 0; i < HW; i++) s += x[i];
+            db[c] += s;
+        }
+}
+
+gd_status gd_conv_shape_init(gd_conv_shape* s, int N, int C, int H, int W, int OC, int KH, int KW, int stride,
+                             int pad, gd_error* err) {
+    *s = (gd_conv_shape){N, C, H, W, OC, KH, KW, stride, pad, 0, 0, 0};
+    if (N < 1 || C < 1 || H < 1 || W < 1 || OC < 1 || KH < 1 || KW < 1 || stride < 1 || pad < 0)
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "check the layer's configuration",
+                            "impossible convolution N=%d C=%d H=%d W=%d OC=%d kernel %dx%d stride %d pad %d", N,
+                            C, H, W, OC, KH, KW, stride, pad);
+    if (H + 2 * pad < KH || W + 2 * pad < KW)
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "use a smaller kernel or more padding",
+                            "convolution kernel %dx%d is larger than the padded input %dx%d", KH, KW, H + 2 * pad,
+                            W + 2 * pad);
+    s->OH = (H + 2 * pad - KH) / stride + 1;
+    s->OW = (W + 2 * pad - KW) / stride + 1;
+    return GD_OK;
+}
+
+gd_status gd_convT_shape_init(gd_conv_shape* s, int N, int C, int H, int W, int OC, int KH, int KW, int stride,
+                              int pad, int out_pad, gd_error* err) {
+    *s = (gd_conv_shape){N, C, H, W, OC, KH, KW, stride, pad, out_pad, 0, 0};
+    if (N < 1 || C < 1 || H < 1 || W < 1 || OC < 1 || KH < 1 || KW < 1 || stride < 1 || pad < 0 || out_pad < 0 ||
+        out_pad >= stride)
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "check the layer's configuration (0 <= out_pad < stride)",
+                            "impossible transposed convolution N=%d C=%d H=%d W=%d OC=%d kernel %dx%d stride %d "
+                            "pad %d out_pad %d", N, C, H, W, OC, KH, KW, stride, pad, out_pad);
+    s->OH = (H - 1) * stride - 2 * pad + KH + out_pad;
+    s->OW = (W - 1) * stride - 2 * pad + KW + out_pad;
+    if (s->OH < 1 || s->OW < 1)
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "use less padding",
+                            "transposed convolution output would be %dx%d", s->OH, s->OW);
+    return GD_OK;
+}
+
+/* ---- conv2d: plane = input (C,H,W), positions = output (OH,OW) ---- */
+
+static geom conv_geom(const gd_conv_shape* s) {
+    return (geom){s->C, s->H, s->W, s->KH, s->KW, s->stride, s->pad, s->OH, s->OW};
+}
+
+/* A 1x1 kernel with stride 1 and no padding needs no column matrix: the input is already one. */
+static int conv_is_pointwise(const gd_conv_shape* s) {
+    return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->pad == 0;
+}
+
+size_t gd_conv2d_workspace_size(const gd_conv_shape* s) {
+    return (size_t)s->C * s->KH * s->KW * s->OH * s->OW;
+}
+
+void gd_conv2d_forward(float* out, const float* in, const float* w, const float* b, const gd_conv_shape* s,
+                       float* work) {
+    const geom g = conv_geom(s);
+    const int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
+    for (int n = 0; n < s->N; n++) {
+        const float* x = in + (size_t)n * s->C * s->H * s->W;
+        float* y = out + (size_t)n * s->OC * P;
+        const float* col = x;
+        if (!conv_is_pointwise(s)) {
+            im2col(work, x, &g);
+            col = work;
+        }
+        fill_bias(y, b, s->OC, (size_t)P);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col, P, b ? 1.0f : 0.0f, y,
+                    P);
+    }
+}
+
+void gd_conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
+                        const gd_conv_shape* s, float* work) {
+    const geom g = conv_geom(s);
+    const int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
+    const int pointwise = conv_is_pointwise(s);
+    for (int n = 0; n < s->N; n++) {
+        const float* x = in + (size_t)n * s->C * s->H * s->W;
+        const float* dy = dout + (size_t)n * s->OC * P;
+        if (dw) {
+            const float* col = x;
+            if (!pointwise) {
+                im2col(work, x, &g);
+                col = work;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, P, 1.0f, dy, P, col, P, 1.0f, dw, K);
+        }
+        if (din) {
+            float* dx = din + (size_t)n * s->C * s->H * s->W;
+            if (pointwise) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dy, P, 1.0f, dx, P);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dy, P, 0.0f, work, P);
+                col2im(dx, work, &g);
+            }
+        }
+    }
+    if (db) bias_backward(db, dout, s->N, s->OC, (size_t)P);
+}
+
+/* ---- conv_transpose2d: plane = output (OC,OH,OW), positions = input (H,W) ---- */
+
+static geom convT_geom(const gd_conv_shape* s) {
+    return (geom){s->OC, s->OH, s->OW, s->KH, s->KW, s->stride, s->pad, s->H, s->W};
+}
+
+size_t gd_conv_transpose2d_workspace_size(const gd_conv_shape* s) {
+    return (size_t)s->OC * s->KH * s->KW * s->H * s->W;
+}
+
+void gd_conv_transpose2d_forward(float* out, const float* in, const float* w, const float* b,
+                                 const gd_conv_shape* s, float* work) {
+    const geom g = convT_geom(s);
+    const int K = s->OC * s->KH * s->KW, P = s->H * s->W;
+    const size_t OP = (size_t)s->OH * s->OW;
+    for (int n = 0; n < s->N; n++) {
+        const float* x = in + (size_t)n * s->C * P;
+        float* y = out + (size_t)n * s->OC * OP;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->C, 1.0f, w, K, x, P, 0.0f, work, P);
+        fill_bias(y, b, s->OC, OP);
+        col2im(y, work, &g);
+    }
+}
+
+void gd_conv_transpose2d_backward(float* din, float* dw, float* db, const float* dout, const float* in,
+                                  const float* w, const gd_conv_shape* s, float* work) {
+    const geom g = convT_geom(s);
+    const int K = s->OC * s->KH * s->KW, P = s->H * s->W;
+    const size_t OP = (size_t)s->OH * s->OW;
+    if (din || dw)
+        for (int n = 0; n < s->N; n++) {
+            im2col(work, dout + (size_t)n * s->OC * OP, &g);
+            if (din)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->C, P, K, 1.0f, w, K, work, P, 1.0f,
+                            din + (size_t)n * s->C * P, P);
+            if (dw)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->C, K, P, 1.0f, in + (size_t)n * s->C * P, P,
+                            work, P, 1.0f, dw, K);
+        }
+    if (db) bias_backward(db, dout, s->N, s->OC, OP);
+}
