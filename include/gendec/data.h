@@ -76,7 +76,7 @@ typedef struct {
     gd_split splits[GD_DATA_MAX_SPLITS];
     float* parts;                /* (N, n_components, H, W): each component alone, or NULL (generators only,
                                     when asked: gd_data_opts.keep_parts) */
-    char source[1024];           /* where it came from: file paths with sha256, or "generated: ..." */
+    char source[4096];           /* where it came from: file paths with sha256, or "generated: ..." */
 } gd_dataset;
 
 /* multiMNIST (Sabour et al. 2017, CapsNet): each digit is padded to size x size and shifted by a uniform
@@ -126,6 +126,7 @@ typedef struct {
     int64_t n_val;    /* mnist / fashion_mnist: validation images from the end of train (5000) */
     int64_t max_train, max_test; /* real sets: keep only the first max images of each file (0 = all) */
     int keep_parts;   /* generators: fill gd_dataset.parts */
+    int binarize;     /* threshold every image at 0.5 after loading (parts are left as they are) */
     gd_multimnist_opts mm;
     gd_ts_opts ts;
     gd_norb_opts norb;
@@ -220,6 +221,16 @@ gd_status gd_multimnist_generate(const gd_multimnist_opts* o, const uint8_t* src
 /* Renders traffic-sign image `index` showing sign `sign` with its view transform from the stream
  * (seed, GD_STREAM_DATA, index): img (size, size); parts (4, size, size) each component alone, or NULL. */
 void gd_ts_render(const gd_ts_opts* o, uint64_t seed, uint64_t index, int sign, float* img, float* parts);
+
+/* Makes traffic-sign images [first, first + count) of the set o describes (global image numbers; splits laid
+ * out train, validation, test, test_seen with the sizes in o) into images (count, size, size), labels
+ * (count, 4), classes (count, may be NULL) and parts (count, 4, size, size, may be NULL). */
+gd_status gd_ts_generate(const gd_ts_opts* o, uint64_t seed, int64_t first, int64_t count, float* images,
+                         uint8_t* labels, int32_t* classes, float* parts, gd_error* err);
+
+/* The sign of global image `index` of the set o describes: signs cycle within each split (train, validation
+ * and test_seen over train_signs, test over test_signs). *split_start (may be NULL) = its split's start. */
+int gd_ts_sign_of(const gd_ts_opts* o, int64_t index, int64_t* split_start);
 
 /* The component vector of a sign ([circle, slash, left arrow, right arrow]). */
 void gd_ts_sign_components(int sign, uint8_t out[GD_TS_N_COMPONENTS]);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gendec/data.h"
+#include "internal.h"
 
 static const char* kind_names[GD_DATA_N_KINDS] = {"mnist", "fashion_mnist", "smallnorb", "multimnist",
                                                   "traffic_signs"};
@@ -137,4 +137,25 @@ gd_status gd_dataset_add_split(gd_dataset* ds, const char* name, int64_t start, 
     s->start = start;
     s->count = count;
     return GD_OK;
+}
+
+gd_status gd_dataset_load(const gd_data_opts* opts, gd_dataset* ds, gd_data_stats* stats, gd_error* err) {
+    memset(ds, 0, sizeof *ds);
+    if (stats) memset(stats, 0, sizeof *stats);
+    gd_status s;
+    switch (opts->kind) {
+    case GD_DATA_MNIST:
+    case GD_DATA_FASHION_MNIST: s = gd_data_load_idx_set(opts, ds, err); break;
+    case GD_DATA_SMALLNORB: s = gd_data_load_norb(opts, ds, err); break;
+    case GD_DATA_MULTIMNIST: s = gd_data_make_multimnist(opts, ds, stats, err); break;
+    case GD_DATA_TRAFFIC_SIGNS: s = gd_data_make_ts(opts, ds, err); break;
+    default: return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "unknown dataset kind %d", (int)opts->kind);
+    }
+    if (s == GD_OK && opts->binarize) {
+        size_t px = (size_t)ds->n * ds->h * ds->w;
+        for (size_t i = 0; i < px; i++) ds->images[i] = ds->images[i] >= 0.5f ? 1.0f : 0.0f;
+        size_t l = strlen(ds->source);
+        snprintf(ds->source + l, sizeof ds->source - l, "; binarized at 0.5");
+    }
+    return s;
 }
