@@ -56,6 +56,7 @@ void cli_progress_end(cli_progress* p, const char* extra);
 int cmd_version(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_data(int argc, char** argv);
+int cmd_config(int argc, char** argv);
 
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);

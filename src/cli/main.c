@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"version", "print the version, code revision and library versions", cmd_version, 0},
     {"bench", "benchmarks: gemm (sgemm roof)", cmd_bench, 0},
     {"data", "datasets: fetch, show, info, prepare (HDF5 cache)", cmd_data, 0},
+    {"config", "check an experiment file and print its resolved configuration", cmd_config, 0},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
