@@ -30,4 +30,32 @@ gd_status gd_dist_check_same(const void* buf, size_t bytes, const char* what, MP
  * status was GD_OK fills err with "rank R failed" so that every rank leaves the collective step together. */
 gd_status gd_dist_agree(gd_status local, MPI_Comm comm, gd_error* err);
 
+/* ---- work distribution --------------------------------------------------------------------------------
+ * n_items independent items; rank 0 holds their inputs and collects their outputs. Each item has a task
+ * payload (at most task_bytes, packed by rank 0) and a result payload (at most result_bytes, stored by rank 0).
+ * Static mode: rank r computes the block gd_dist_block(n_items, r, size), tasks go out with one MPI_Scatterv
+ * and results come back with one MPI_Gatherv. Dynamic mode: rank 0 hands out items one at a time on request
+ * and computes items itself between requests; every other rank keeps one request in flight (prefetch), so it
+ * rarely waits while rank 0 computes. Items are computed identically in both modes whatever the rank count;
+ * only who computes them changes. The callbacks return GD_OK or fill err; after a failure on any rank the
+ * others stop taking items and every rank returns the worst status (as gd_dist_agree). */
+typedef struct {
+    size_t n_items;
+    size_t task_bytes;   /* payload slot per item (> 0, < 2^31 - 16) */
+    size_t result_bytes; /* payload slot per item (> 0, < 2^31 - 16) */
+    void* ctx;
+    /* rank 0: writes item's task into task[0..task_bytes) */
+    gd_status (*pack)(void* ctx, size_t item, void* task, gd_error* err);
+    /* any rank: computes item from its task into result[0..result_bytes) */
+    gd_status (*work)(void* ctx, size_t item, const void* task, void* result, gd_error* err);
+    /* rank 0: takes item's result (called once per item, in any order) */
+    gd_status (*store)(void* ctx, size_t item, const void* result, gd_error* err);
+    /* rank 0, optional: called after each store with the number of items stored so far */
+    void (*progress)(void* ctx, size_t done, size_t total);
+} gd_dist_work;
+
+/* Runs every item over comm (collective); dynamic = 0 static, 1 dynamic. Every rank passes the same n_items,
+ * sizes and mode; pack/store are only called on rank 0. */
+gd_status gd_dist_run(const gd_dist_work* w, int dynamic, MPI_Comm comm, gd_error* err);
+
 #endif

@@ -12,6 +12,7 @@
 #ifndef GENDEC_INFER_H
 #define GENDEC_INFER_H
 
+#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,6 +135,10 @@ typedef struct gd_infer gd_infer; /* generator + options + workspaces (opaque) *
 gd_status gd_infer_create(gd_infer** out, const gd_generator* gen, const gd_infer_opts* o, gd_error* err);
 void gd_infer_free(gd_infer* s);
 const gd_infer_opts* gd_infer_options(const gd_infer* s);
+/* The generator's shape: components, latent numbers in all (n·k), pixels. */
+int gd_infer_n(const gd_infer* s);
+int gd_infer_p(const gd_infer* s);
+int gd_infer_npix(const gd_infer* s);
 
 /* Replaces the options (same generator); re-sizes workspaces when batch, restarts, steps or trace grew. */
 gd_status gd_infer_set_options(gd_infer* s, const gd_infer_opts* o, gd_error* err);
@@ -178,6 +183,24 @@ gd_status gd_infer_refine(gd_infer* s, const float* x, const float* zstart, int 
  * is c·sign(y_i) with sign(0) = +1 (the feasible side). */
 gd_status gd_infer_eq3_eval(gd_infer* s, const float* x, const float* z, const float* y, int B, float* F,
                             float* dz, float* dy, gd_error* err);
+
+/* ---- evaluation over MPI ------------------------------------------------------------------------------ */
+
+typedef struct {
+    int dynamic; /* 0: MPI_Scatterv of equal blocks of chunks; 1: chunks handed out on request (rank 0 computes
+                    too), for uneven costs per image */
+    /* rank 0, optional: images done so far of total */
+    void (*progress)(void* ctx, int64_t done, int64_t total);
+    void* progress_ctx;
+} gd_infer_eval_opts;
+
+/* Classifies N images over comm (collective). Rank 0 holds x (N, npix) and N (other ranks may pass NULL and
+ * any N); image i uses the random stream index index0 + i. Chunk c is images [c·batch, min(N, (c+1)·batch))
+ * whoever computes it, so the results do not depend on the number of ranks or the mode. Rank 0's `out` must
+ * have N rows (and the trace when infer.trace is on); other ranks' `out` is not touched (may be NULL). Every
+ * rank's solver must have the same options (checked). */
+gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0, const gd_infer_eval_opts* eo,
+                        gd_infer_results* out, MPI_Comm comm, gd_error* err);
 
 /* ---- metrics ------------------------------------------------------------------------------------------- */
 

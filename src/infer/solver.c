@@ -170,6 +170,9 @@ gd_status gd_infer_create(gd_infer** out, const gd_generator* gen, const gd_infe
 }
 
 const gd_infer_opts* gd_infer_options(const gd_infer* s) { return &s->o; }
+int gd_infer_n(const gd_infer* s) { return s->n; }
+int gd_infer_p(const gd_infer* s) { return s->p; }
+int gd_infer_npix(const gd_infer* s) { return s->npix; }
 
 gd_status gd_infer_set_options(gd_infer* s, const gd_infer_opts* o, gd_error* err) {
     gd_status st = gd_infer_opts_check(o, err);
