@@ -25,7 +25,8 @@ typedef enum { GD_NEAT_INPUT = 0, GD_NEAT_BIAS = 1, GD_NEAT_HIDDEN = 2, GD_NEAT_
 
 /* Activation functions, defined as in neat-python (z is bias + response * sum):
  *   sigmoid 1/(1+exp(-5z)), tanh tanh(2.5z), sin sin(5z)  (5z, 2.5z clamped to [-60, 60]),
- *   gauss exp(-5 z^2) (z clamped to [-3.4, 3.4]), abs |z|, identity z, relu max(0, z). */
+ *   gauss exp(-5 z^2) (z clamped to [-3.4, 3.4]), abs |z|, identity z, relu max(0, z),
+ *   cos cos(5z) (5z clamped like sin), square z^2, clamped min(1, max(-1, z)). */
 typedef enum {
     GD_NEAT_ACT_SIGMOID = 0,
     GD_NEAT_ACT_TANH,
@@ -34,9 +35,14 @@ typedef enum {
     GD_NEAT_ACT_ABS,
     GD_NEAT_ACT_IDENTITY,
     GD_NEAT_ACT_RELU,
+    GD_NEAT_ACT_COS,
+    GD_NEAT_ACT_SQUARE,
+    GD_NEAT_ACT_CLAMPED,
     GD_NEAT_ACT_COUNT
 } gd_neat_activation;
 #define GD_NEAT_ACT_ALL ((1u << GD_NEAT_ACT_COUNT) - 1u)
+/* The seven of the specification: sigmoid, tanh, sin, gauss, abs, identity, relu (the default options). */
+#define GD_NEAT_ACT_CPPN ((1u << (GD_NEAT_ACT_RELU + 1)) - 1u)
 #define GD_NEAT_ACT_RANDOM (-1) /* for gd_neat_params.new_node_activation: draw from activation_options */
 
 /* Name ("sigmoid", ...) of an activation; "?" when out of range. */
@@ -106,18 +112,19 @@ typedef struct {
     float weight_mutate_rate;   /* 0.8: per connection, chance of a perturbation N(0, power) */
     float weight_mutate_power;  /* 0.5 */
     float weight_replace_rate;  /* 0.1: per connection, chance of a fresh N(0, init stdev) weight */
-    float weight_max;           /* 30: weights are clamped to [-max, max] */
+    float weight_min;           /* -30: weights are clamped to [weight_min, weight_max] */
+    float weight_max;           /* 30 */
     float bias_init_stdev;      /* 1.0 */
     float bias_mutate_rate;     /* 0.7 */
     float bias_mutate_power;    /* 0.5 */
     float bias_replace_rate;    /* 0.1 */
-    float bias_max;             /* 30 */
+    float bias_max;             /* 30: biases are clamped to [-bias_max, bias_max] */
     float response_mutate_rate; /* 0.0 (response starts at 1) */
     float response_mutate_power;/* 0.0 */
     float response_max;         /* 30 */
     float enabled_mutate_rate;  /* 0.01: per connection, chance to toggle enabled */
     float activation_mutate_rate; /* 0.1: per non-input node, chance of a new activation from the options */
-    uint32_t activation_options;  /* bit mask over gd_neat_activation; default all seven */
+    uint32_t activation_options;  /* bit mask over gd_neat_activation; default GD_NEAT_ACT_CPPN */
     int output_activation;      /* activation of the output node in new genomes: sigmoid */
     int new_node_activation;    /* activation of a node made by add-node: GD_NEAT_ACT_RANDOM (from the
                                  * options); GD_NEAT_ACT_IDENTITY keeps the network's function exactly */
@@ -131,6 +138,13 @@ void gd_neat_params_default(gd_neat_params* p);
 /* Checks ranges (rates in [0,1], population >= elitism and >= min_species_size, ...): GD_EINVAL naming the
  * parameter otherwise. */
 gd_status gd_neat_params_check(const gd_neat_params* p, gd_error* err);
+
+struct gd_config; /* config.h */
+
+/* Fills p from the attack.neat.* keys of a resolved config (population, activations, activation_default for
+ * new nodes, rates, coefficients, weight clamps, elitism, stagnation; the rest keep their defaults) and checks
+ * it; an impossible value is a GD_ECONFIG at its place in the configuration. */
+gd_status gd_neat_params_from_config(const struct gd_config* cfg, gd_neat_params* p, gd_error* err);
 
 /* ---- innovation registry --------------------------------------------------------------------------- */
 

@@ -74,6 +74,15 @@ static void activate(int act, float* v, size_t n) {
     case GD_NEAT_ACT_RELU:
         for (size_t k = 0; k < n; k++) v[k] = v[k] > 0.0f ? v[k] : 0.0f;
         break;
+    case GD_NEAT_ACT_COS:
+        for (size_t k = 0; k < n; k++) v[k] = cosf(clamp60(5.0f * v[k]));
+        break;
+    case GD_NEAT_ACT_SQUARE:
+        for (size_t k = 0; k < n; k++) v[k] = v[k] * v[k];
+        break;
+    case GD_NEAT_ACT_CLAMPED:
+        for (size_t k = 0; k < n; k++) v[k] = v[k] < -1.0f ? -1.0f : v[k] > 1.0f ? 1.0f : v[k];
+        break;
     default: /* identity */
         break;
     }

@@ -8,8 +8,8 @@
 
 /* ---- parameters ------------------------------------------------------------------------------------ */
 
-static const char* const act_names[GD_NEAT_ACT_COUNT] = {"sigmoid", "tanh", "sin", "gauss",
-                                                        "abs", "identity", "relu"};
+static const char* const act_names[GD_NEAT_ACT_COUNT] = {"sigmoid", "tanh", "sin", "gauss", "abs",
+                                                        "identity", "relu", "cos", "square", "clamped"};
 
 const char* gd_neat_activation_name(int act) {
     return act >= 0 && act < GD_NEAT_ACT_COUNT ? act_names[act] : "?";
@@ -40,6 +40,7 @@ void gd_neat_params_default(gd_neat_params* p) {
     p->weight_mutate_rate = 0.8f;
     p->weight_mutate_power = 0.5f;
     p->weight_replace_rate = 0.1f;
+    p->weight_min = -30.0f;
     p->weight_max = 30.0f;
     p->bias_init_stdev = 1.0f;
     p->bias_mutate_rate = 0.7f;
@@ -51,7 +52,7 @@ void gd_neat_params_default(gd_neat_params* p) {
     p->response_max = 30.0f;
     p->enabled_mutate_rate = 0.01f;
     p->activation_mutate_rate = 0.1f;
-    p->activation_options = GD_NEAT_ACT_ALL;
+    p->activation_options = GD_NEAT_ACT_CPPN;
     p->output_activation = GD_NEAT_ACT_SIGMOID;
     p->new_node_activation = GD_NEAT_ACT_RANDOM;
     p->disabled_inherit_rate = 0.75f;
@@ -127,12 +128,15 @@ gd_status gd_neat_params_check(const gd_neat_params* p, gd_error* err) {
         float v;
     } nonneg[] = {{"compat_threshold", p->compat_threshold}, {"compat_disjoint", p->compat_disjoint},
                   {"compat_weight", p->compat_weight},       {"weight_init_stdev", p->weight_init_stdev},
-                  {"weight_mutate_power", p->weight_mutate_power}, {"weight_max", p->weight_max},
+                  {"weight_mutate_power", p->weight_mutate_power},
                   {"bias_init_stdev", p->bias_init_stdev},   {"bias_mutate_power", p->bias_mutate_power},
                   {"bias_max", p->bias_max},                 {"response_mutate_power", p->response_mutate_power},
                   {"response_max", p->response_max}};
     for (size_t i = 0; i < sizeof nonneg / sizeof nonneg[0]; i++)
         if ((s = check_nonneg(nonneg[i].n, nonneg[i].v, err))) return s;
+    if (!(p->weight_min < p->weight_max) || !isfinite(p->weight_min) || !isfinite(p->weight_max))
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, HINT, "NEAT weight_min = %g must be below weight_max = %g",
+                            (double)p->weight_min, (double)p->weight_max);
     if (p->activation_options == 0 || (p->activation_options & ~GD_NEAT_ACT_ALL))
         return gd_error_set(err, GD_EINVAL, NULL, 0, 0, HINT, "NEAT activation_options 0x%x: choose among %u activations",
                             p->activation_options, (unsigned)GD_NEAT_ACT_COUNT);
@@ -448,6 +452,9 @@ gd_status gd_neat_genome_check(const gd_neat_genome* g, gd_error* err) {
 /* ---- random attributes ----------------------------------------------------------------------------- */
 
 static float clampf(float v, float m) { return v < -m ? -m : v > m ? m : v; }
+static float clamp_weight(float v, const gd_neat_params* p) {
+    return v < p->weight_min ? p->weight_min : v > p->weight_max ? p->weight_max : v;
+}
 
 /* A random activation among the allowed options. */
 static int random_activation(const gd_neat_params* p, gd_rng* rng) {
@@ -457,13 +464,14 @@ static int random_activation(const gd_neat_params* p, gd_rng* rng) {
     return opts[gd_rng_below(rng, (uint32_t)n)];
 }
 
-/* neat-python's float attribute mutation: perturb with prob `rate`, replace with prob `replace`. */
+/* neat-python's float attribute mutation: perturb with prob `rate`, replace with prob `replace`; the result
+ * is clamped to [lo, hi]. */
 static float mutate_float(float v, float rate, float power, float replace, float init_stdev, float init_mean,
-                          float maxv, gd_rng* rng) {
+                          float lo, float hi, gd_rng* rng) {
     float r = gd_rng_uniform(rng);
-    if (r < rate) return clampf(v + power * gd_rng_normal(rng), maxv);
-    if (r < rate + replace) return clampf(init_mean + init_stdev * gd_rng_normal(rng), maxv);
-    return v;
+    if (r < rate) v = v + power * gd_rng_normal(rng);
+    else if (r < rate + replace) v = init_mean + init_stdev * gd_rng_normal(rng);
+    return v < lo ? lo : v > hi ? hi : v;
 }
 
 gd_status gd_neat_genome_create(gd_neat_genome* g, int64_t key, const gd_neat_params* p, gd_rng* rng,
@@ -478,7 +486,7 @@ gd_status gd_neat_genome_create(gd_neat_genome* g, int64_t key, const gd_neat_pa
                                     clampf(p->bias_init_stdev * gd_rng_normal(rng), p->bias_max), 1.0f, err);
     for (int i = 0; i < 4 && !s; i++)
         s = gd_neat_genome_add_conn(g, i, i, GD_NEAT_ID_OUTPUT,
-                                    clampf(p->weight_init_stdev * gd_rng_normal(rng), p->weight_max), 1, err);
+                                    clamp_weight(p->weight_init_stdev * gd_rng_normal(rng), p), 1, err);
     if (s) gd_neat_genome_free(g);
     return s;
 }
@@ -511,7 +519,7 @@ gd_status gd_neat_mutate_add_conn(gd_neat_genome* g, gd_neat_innovations* r, con
     gd_status s = registry_conn(r, in, out, &innov, err);
     if (s) return s;
     if (find_innovation(g, innov) >= 0) innov = r->next_innovation++; /* numbers from elsewhere (a file) */
-    return gd_neat_genome_add_conn(g, innov, in, out, clampf(p->weight_init_stdev * gd_rng_normal(rng), p->weight_max),
+    return gd_neat_genome_add_conn(g, innov, in, out, clamp_weight(p->weight_init_stdev * gd_rng_normal(rng), p),
                                    1, err);
 }
 
@@ -575,16 +583,16 @@ gd_status gd_neat_mutate(gd_neat_genome* g, gd_neat_innovations* r, const gd_nea
     for (int c = 0; c < g->n_conns; c++) {
         gd_neat_conn* k = &g->conns[c];
         k->weight = mutate_float(k->weight, p->weight_mutate_rate, p->weight_mutate_power, p->weight_replace_rate,
-                                 p->weight_init_stdev, 0.0f, p->weight_max, rng);
+                                 p->weight_init_stdev, 0.0f, p->weight_min, p->weight_max, rng);
         if (gd_rng_uniform(rng) < p->enabled_mutate_rate) k->enabled = !k->enabled;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         gd_neat_node* n = &g->nodes[i];
         if (n->type != GD_NEAT_HIDDEN && n->type != GD_NEAT_OUTPUT) continue;
         n->bias = mutate_float(n->bias, p->bias_mutate_rate, p->bias_mutate_power, p->bias_replace_rate,
-                               p->bias_init_stdev, 0.0f, p->bias_max, rng);
+                               p->bias_init_stdev, 0.0f, -p->bias_max, p->bias_max, rng);
         n->response = mutate_float(n->response, p->response_mutate_rate, p->response_mutate_power, 0.0f, 0.0f, 1.0f,
-                                   p->response_max, rng);
+                                   -p->response_max, p->response_max, rng);
         if (gd_rng_uniform(rng) < p->activation_mutate_rate) n->act = random_activation(p, rng);
     }
     return GD_OK;

@@ -344,7 +344,7 @@ static void test_render_by_hand(void) {
     CHECK_NEAR(img[1 * 4 + 1], 1 / (1 + exp(-0.0526521)), 1e-6);
     const double z = 0.3; /* out = act(0.3): only the bias input with weight 1 */
     const double expect[GD_NEAT_ACT_COUNT] = {1 / (1 + exp(-5 * z)), tanh(2.5 * z), sin(5 * z), exp(-5 * z * z),
-                                              z, z, z};
+                                              z, z, z, cos(5 * z), z * z, z};
     for (int a = 0; a < GD_NEAT_ACT_COUNT; a++) {
         base(&g, a, 0.0f);
         CHECK_OK(gd_neat_genome_add_conn(&g, 0, 3, 4, (float)z, 1, &err), &err);
