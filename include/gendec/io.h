@@ -61,9 +61,10 @@ gd_status gd_h5_commit(gd_h5* f, gd_error* err);
 /* Closes a file being written without committing it and deletes its temporary. Frees f; NULL is a no-op. */
 void gd_h5_abort(gd_h5* f);
 
-/* Opens a committed file for reading. Refuses (GD_EFORMAT) a file that is not HDF5, is truncated, lacks
+/* Opens a committed file for reading. Refuses with GD_EFORMAT a file that is not HDF5, is truncated or lacks
  * complete=1 ("<path>: not a complete gendec <kind> file (written by an interrupted run?); delete it and re-run
- * the stage") or whose kind attribute differs from `kind` (NULL accepts any kind). A missing file is GD_EIO.
+ * the stage"), and with GD_ESTATE a complete file whose kind attribute differs from `kind` (NULL accepts any
+ * kind). A missing or unreadable file is GD_EIO.
  * `comm`: MPI_COMM_NULL for serial reading (any number of processes may do this at once), else collective. */
 gd_status gd_h5_open(const char* path, const char* kind, MPI_Comm comm, gd_h5** out, gd_error* err);
 
@@ -202,13 +203,15 @@ typedef struct {
 gd_status gd_ckpt_write(gd_h5* f, const gd_ckpt* ck, gd_error* err);
 
 /* Reads every array (its stored length must equal n) and scalar named in ck from an open file, after checking
- * ckpt/arch == ck->arch; GD_EFORMAT naming the file and the array/scalar/arch that differs. */
+ * ckpt/arch == ck->arch: GD_ESTATE naming both architectures when it differs, GD_EFORMAT naming the file and the
+ * array or scalar that is missing or of another size. */
 gd_status gd_ckpt_read(gd_h5* f, gd_ckpt* ck, gd_error* err);
 
 /* One call: gd_h5_create(path, kind, config) (serial) + gd_ckpt_write + gd_h5_commit. Call on one rank only. */
 gd_status gd_ckpt_save(const char* path, const gd_ckpt* ck, gd_error* err);
 
-/* One call: gd_h5_open(path, kind) (serial) + gd_ckpt_read + close. A truncated or foreign file: GD_EFORMAT. */
+/* One call: gd_h5_open(path, kind) (serial) + gd_ckpt_read + close. A truncated or incomplete file:
+ * GD_EFORMAT; a file of another kind or architecture: GD_ESTATE. */
 gd_status gd_ckpt_load(const char* path, gd_ckpt* ck, gd_error* err);
 
 /* The ckpt/arch string of an open checkpoint file into buf[0..n) (to build the model before loading). */
