@@ -728,12 +728,14 @@ static gd_status check_pairs(const gd_config* cfg, gd_error* err) {
         const gd_config_key* s = gd_config_schema(&n);
         const gd_config_key *kl = gd_config_lookup(pairs[i].lo), *kh = gd_config_lookup(pairs[i].hi);
         const gd_cfg_value *vl = &cfg->v[kl - s], *vh = &cfg->v[kh - s];
-        int bad = pairs[i].strict ? !(vl->f < vh->f) : !(vl->f <= vh->f);
+        double fl = kl->type == GD_CFG_INT ? (double)vl->i : vl->f;
+        double fh = kh->type == GD_CFG_INT ? (double)vh->i : vh->f;
+        int bad = pairs[i].strict ? !(fl < fh) : !(fl <= fh);
         if (!bad) continue;
         const gd_cfg_value* at = vl->layer > vh->layer ? vl : vh;
         char a[32], b[32], hint[256];
-        gd_cfg_fmt_num(vl->f, a, sizeof a);
-        gd_cfg_fmt_num(vh->f, b, sizeof b);
+        gd_cfg_fmt_num(fl, a, sizeof a);
+        gd_cfg_fmt_num(fh, b, sizeof b);
         snprintf(hint, sizeof hint, "lower %s or raise %s", pairs[i].lo, pairs[i].hi);
         return gd_error_set(err, GD_ECONFIG, cfg->sources[at->src], at->vline, at->vcol, hint,
                             "%s = %s must be %s %s = %s", pairs[i].lo, a,

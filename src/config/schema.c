@@ -143,6 +143,7 @@ static const gd_config_key schema[] = {
     KE("attack.fgm.norm", "linf", "linf|l2", "linf: eps * sign(grad) (FGSM); l2: eps * grad / |grad|_2"),
     KI("attack.fgm.pgd_steps", "0", 0, 1e6, "0 = one-step FGM; > 0 = PGD iterations within the eps ball"),
     KF("attack.fgm.pgd_alpha", "0.01", 0, 1, "PGD step size"),
+    KB("attack.fgm.random_start", "false", "PGD: start from a uniform point of the eps ball"),
     KI("attack.fgm.n_images", "0", 0, 1e8, "test images attacked (0 = all of data.n_test)"),
     KI("attack.neat.population", "150", 2, 1e6, "genomes per population (neat-python 150; Nguyen et al. 200)"),
     KI("attack.neat.generations", "200", 1, 1e7, "generations per run (Nguyen et al.: about 1000)"),

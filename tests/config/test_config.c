@@ -247,6 +247,8 @@ static void test_errors(void) {
     EXPECT_ERROR("infer:\n  yl: 0.6\n  yu: 0.6\n", NULL, 0, "exp.yaml", 3, 7, "smaller than", NULL);
     EXPECT_ERROR("data.ts: {scale_min: 1.2}\n", NULL, 0, "exp.yaml", 1, 22, "data.ts.scale_min = 1.2 must be at most",
                  NULL);
+    EXPECT_ERROR("attack.neat:\n  weight_max: -40\n", NULL, 0, "exp.yaml", 2, 15,
+                 "attack.neat.weight_min = -30 must be smaller than attack.neat.weight_max = -40", NULL);
     const char* yu_set[] = {"infer.yu=0.2"};
     EXPECT_ERROR("seed: 1\n", yu_set, 1, "--set 'infer.yu=0.2'", 0, 0, "must be smaller than", NULL);
     /* syntax */
