@@ -21,49 +21,70 @@ static void valid_range(int k, int n, int stride, int pad, int count, int* lo, i
     if (*lo > *hi) *lo = *hi;
 }
 
-/* col (C*KH*KW, OH*OW) = the windows of plane (C,H,W); zero where the window hangs over the padding. */
+/* row (OW) = src[ow*stride + off] for ow in [lo, hi), 0 elsewhere. */
+static inline void gather_row(float* restrict row, const float* restrict src, int off, int stride, int lo, int hi,
+                              int OW) {
+    for (int ow = 0; ow < lo; ow++) row[ow] = 0.0f;
+    if (stride == 1)
+        for (int ow = lo; ow < hi; ow++) row[ow] = src[ow + off];
+    else if (stride == 2)
+        for (int ow = lo; ow < hi; ow++) row[ow] = src[2 * ow + off];
+    else
+        for (int ow = lo; ow < hi; ow++) row[ow] = src[ow * stride + off];
+    for (int ow = hi; ow < OW; ow++) row[ow] = 0.0f;
+}
+
+/* dst[ow*stride + off] += row[ow] for ow in [lo, hi). */
+static inline void scatter_row(float* restrict dst, const float* restrict row, int off, int stride, int lo, int hi) {
+    if (stride == 1)
+        for (int ow = lo; ow < hi; ow++) dst[ow + off] += row[ow];
+    else if (stride == 2)
+        for (int ow = lo; ow < hi; ow++) dst[2 * ow + off] += row[ow];
+    else
+        for (int ow = lo; ow < hi; ow++) dst[ow * stride + off] += row[ow];
+}
+
+/* col (C*KH*KW, OH*OW) = the windows of plane (C,H,W); zero where the window hangs over the padding.
+ * The kernel offsets are the outer loops so that the valid ranges are computed KH*KW times, not per channel. */
 static void im2col(float* col, const float* plane, const geom* g) {
-    const int P = g->OH * g->OW;
-    for (int c = 0; c < g->C; c++)
-        for (int kh = 0; kh < g->KH; kh++)
-            for (int kw = 0; kw < g->KW; kw++) {
-                float* row = col + (size_t)((c * g->KH + kh) * g->KW + kw) * P;
-                int oh0, oh1, ow0, ow1;
-                valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
-                valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
+    const size_t P = (size_t)g->OH * g->OW;
+    for (int kh = 0; kh < g->KH; kh++) {
+        int oh0, oh1;
+        valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
+        for (int kw = 0; kw < g->KW; kw++) {
+            int ow0, ow1;
+            valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
+            const int off = kw - g->pad;
+            for (int c = 0; c < g->C; c++) {
+                float* row = col + ((size_t)(c * g->KH + kh) * g->KW + kw) * P;
+                const float* src = plane + ((size_t)c * g->H + (oh0 * g->stride - g->pad + kh)) * g->W;
                 memset(row, 0, sizeof(float) * (size_t)oh0 * g->OW);
-                for (int oh = oh0; oh < oh1; oh++) {
-                    float* r = row + (size_t)oh * g->OW;
-                    const float* src = plane + ((size_t)c * g->H + (oh * g->stride - g->pad + kh)) * g->W;
-                    const int off = kw - g->pad;
-                    for (int ow = 0; ow < ow0; ow++) r[ow] = 0.0f;
-                    if (g->stride == 1)
-                        memcpy(r + ow0, src + ow0 + off, sizeof(float) * (size_t)(ow1 - ow0));
-                    else
-                        for (int ow = ow0; ow < ow1; ow++) r[ow] = src[ow * g->stride + off];
-                    for (int ow = ow1; ow < g->OW; ow++) r[ow] = 0.0f;
-                }
+                for (int oh = oh0; oh < oh1; oh++, src += (size_t)g->stride * g->W)
+                    gather_row(row + (size_t)oh * g->OW, src, off, g->stride, ow0, ow1, g->OW);
                 memset(row + (size_t)oh1 * g->OW, 0, sizeof(float) * (size_t)(g->OH - oh1) * g->OW);
             }
+        }
+    }
 }
 
 /* plane (C,H,W) += the windows in col (C*KH*KW, OH*OW) summed back to their positions (adjoint of im2col). */
 static void col2im(float* plane, const float* col, const geom* g) {
-    const int P = g->OH * g->OW;
-    for (int c = 0; c < g->C; c++)
-        for (int kh = 0; kh < g->KH; kh++)
-            for (int kw = 0; kw < g->KW; kw++) {
-                const float* row = col + (size_t)((c * g->KH + kh) * g->KW + kw) * P;
-                int oh0, oh1, ow0, ow1;
-                valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
-                valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
-                for (int oh = oh0; oh < oh1; oh++) {
-                    const float* r = row + (size_t)oh * g->OW;
-                    float* dst = plane + ((size_t)c * g->H + (oh * g->stride - g->pad + kh)) * g->W;
-                    const int off = kw - g->pad;
-                    for (int ow = ow0; ow < ow1; ow++) dst[ow * g->stride + off] += r[ow];
-                }
+    const size_t P = (size_t)g->OH * g->OW;
+    for (int kh = 0; kh < g->KH; kh++) {
+        int oh0, oh1;
+        valid_range(kh, g->H, g->stride, g->pad, g->OH, &oh0, &oh1);
+        for (int kw = 0; kw < g->KW; kw++) {
+            int ow0, ow1;
+            valid_range(kw, g->W, g->stride, g->pad, g->OW, &ow0, &ow1);
+            const int off = kw - g->pad;
+            for (int c = 0; c < g->C; c++) {
+                const float* row = col + ((size_t)(c * g->KH + kh) * g->KW + kw) * P;
+                float* dst = plane + ((size_t)c * g->H + (oh0 * g->stride - g->pad + kh)) * g->W;
+                for (int oh = oh0; oh < oh1; oh++, dst += (size_t)g->stride * g->W)
+                    scatter_row(dst, row + (size_t)oh * g->OW, off, g->stride, ow0, ow1);
             }
+        }
+    }
 }
 
 /* plane (C, HW) = bias[c] everywhere, or 0 when bias is NULL. */
@@ -130,8 +151,57 @@ static int conv_is_pointwise(const gd_conv_shape* s) {
     return s->KH == 1 && s->KW == 1 && s->stride == 1 && s->pad == 0;
 }
 
+/* Few output channels at stride 1: a direct loop beats im2col + a GEMM with M = OC (which is a GEMV
+ * streaming a column matrix larger than the input by KH*KW). */
+static int conv_is_direct(const gd_conv_shape* s) { return s->stride == 1 && s->OC <= 4 && s->KH * s->KW > 1; }
+
+/* Σ a[i] b[i] over n numbers with 8 independent partial sums (vectorisable without -ffast-math). */
+static inline float dot8(const float* restrict a, const float* restrict b, int n, float acc[8]) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float tail = 0.0f;
+    for (; i < n; i++) tail += a[i] * b[i];
+    return tail;
+}
+
+/* The direct loops of one image at stride 1. For every weight w[oc,c,kh,kw] and every output row oh that
+ * the kernel row kh reaches, `mode` 0: y[oc,oh,ow] += w x[c,ih,iw] (forward); 1: dx[c,ih,iw] += w dy[oc,oh,ow]
+ * (input gradient); 2: dw += Σ dy[oc,oh,ow] x[c,ih,iw] (weight gradient); ih = oh + kh - pad, iw = ow + kw - pad. */
+static void conv_direct(int mode, float* restrict y, float* restrict x, float* restrict w, const gd_conv_shape* s) {
+    for (int kh = 0; kh < s->KH; kh++) {
+        int oh0, oh1;
+        valid_range(kh, s->H, 1, s->pad, s->OH, &oh0, &oh1);
+        for (int kw = 0; kw < s->KW; kw++) {
+            int ow0, ow1;
+            valid_range(kw, s->W, 1, s->pad, s->OW, &ow0, &ow1);
+            const int off = kw - s->pad, n = ow1 - ow0;
+            for (int oc = 0; oc < s->OC; oc++)
+                for (int c = 0; c < s->C; c++) {
+                    float* wv = w + ((size_t)(oc * s->C + c) * s->KH + kh) * s->KW + kw;
+                    const float wk = *wv;
+                    float acc[8] = {0}, tail = 0.0f;
+                    for (int oh = oh0; oh < oh1; oh++) {
+                        float* yr = y + ((size_t)oc * s->OH + oh) * s->OW + ow0;
+                        float* xr = x + ((size_t)c * s->H + oh + kh - s->pad) * s->W + ow0 + off;
+                        if (mode == 0)
+                            for (int i = 0; i < n; i++) yr[i] += wk * xr[i];
+                        else if (mode == 1)
+                            for (int i = 0; i < n; i++) xr[i] += wk * yr[i];
+                        else
+                            tail += dot8(yr, xr, n, acc);
+                    }
+                    if (mode == 2) {
+                        for (int j = 0; j < 8; j++) tail += acc[j];
+                        *wv += tail;
+                    }
+                }
+        }
+    }
+}
+
 size_t gd_conv2d_workspace_size(const gd_conv_shape* s) {
-    return (size_t)s->C * s->KH * s->KW * s->OH * s->OW;
+    return conv_is_direct(s) ? 1 : (size_t)s->C * s->KH * s->KW * s->OH * s->OW;
 }
 
 void gd_conv2d_forward(float* out, const float* in, const float* w, const float* b, const gd_conv_shape* s,
@@ -141,12 +211,16 @@ void gd_conv2d_forward(float* out, const float* in, const float* w, const float*
     for (int n = 0; n < s->N; n++) {
         const float* x = in + (size_t)n * s->C * s->H * s->W;
         float* y = out + (size_t)n * s->OC * P;
+        fill_bias(y, b, s->OC, (size_t)P);
+        if (conv_is_direct(s)) {
+            conv_direct(0, y, (float*)x, (float*)w, s);
+            continue;
+        }
         const float* col = x;
         if (!conv_is_pointwise(s)) {
             im2col(work, x, &g);
             col = work;
         }
-        fill_bias(y, b, s->OC, (size_t)P);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->OC, P, K, 1.0f, w, K, col, P, b ? 1.0f : 0.0f, y,
                     P);
     }
@@ -156,10 +230,16 @@ void gd_conv2d_backward(float* din, float* dw, float* db, const float* dout, con
                         const gd_conv_shape* s, float* work) {
     const geom g = conv_geom(s);
     const int K = s->C * s->KH * s->KW, P = s->OH * s->OW;
-    const int pointwise = conv_is_pointwise(s);
+    const int pointwise = conv_is_pointwise(s), direct = conv_is_direct(s);
     for (int n = 0; n < s->N; n++) {
         const float* x = in + (size_t)n * s->C * s->H * s->W;
         const float* dy = dout + (size_t)n * s->OC * P;
+        float* dx = din ? din + (size_t)n * s->C * s->H * s->W : NULL;
+        if (direct) {
+            if (dw) conv_direct(2, (float*)dy, (float*)x, dw, s);
+            if (dx) conv_direct(1, (float*)dy, dx, (float*)w, s);
+            continue;
+        }
         if (dw) {
             const float* col = x;
             if (!pointwise) {
@@ -168,8 +248,7 @@ void gd_conv2d_backward(float* din, float* dw, float* db, const float* dout, con
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->OC, K, P, 1.0f, dy, P, col, P, 1.0f, dw, K);
         }
-        if (din) {
-            float* dx = din + (size_t)n * s->C * s->H * s->W;
+        if (dx) {
             if (pointwise) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, s->OC, 1.0f, w, K, dy, P, 1.0f, dx, P);
             } else {

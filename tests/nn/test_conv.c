@@ -178,6 +178,8 @@ int main(void) {
         {2, 2, 2, 3, 2, 3, 3, 1, 1}, /* kernel larger than the unpadded input */
         {1, 2, 5, 4, 3, 1, 1, 2, 0}, /* 1x1 with stride 2 (im2col path) */
         {2, 2, 9, 9, 2, 3, 3, 2, 1}, /* odd size, stride 2 (like 28 -> 14 -> 7) */
+        {2, 2, 5, 6, 5, 3, 2, 1, 1}, /* stride 1 with OC > 4 (im2col, not the direct loops) */
+        {2, 3, 8, 8, 1, 5, 5, 1, 0}, /* OC = 1, k5 valid: the direct loops */
     };
     for (size_t k = 0; k < sizeof convs / sizeof convs[0]; k++) {
         conv_case c = {0};
