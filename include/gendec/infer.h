@@ -234,4 +234,40 @@ typedef struct {
 } gd_infer_summary;
 void gd_infer_metrics_summary(const gd_infer_metrics* m, gd_infer_summary* s);
 
+/* ---- hyperparameter sweep ---------------------------------------------------------------------------------
+ * A grid over (beta, b, c) x (l, yl, yu). The Eq. 3 optimisation depends only on (beta, b, c): it runs once
+ * per (beta, b, c) and chunk; per image the candidates of every (yl, yu) pair are pooled, each distinct
+ * candidate is refined once, and every (l, yl, yu) point is then decided by look-up (the noise test needs only
+ * the Eq. 3 value). The answers equal what gd_infer_classify gives at each point (same candidate order and
+ * tie rule; bit for bit up to BLAS blocking of the pooled refinement batches). Work items are (beta, b, c, chunk)
+ * pairs spread over the ranks (static or dynamic); as in gd_infer_eval the results do not depend on the number
+ * of ranks. */
+typedef struct {
+    const double* v[6]; /* values of beta, b, c, l, yl, yu; a NULL/empty list = the solver's current value */
+    size_t len[6];
+} gd_sweep_grid;
+
+enum { GD_SWEEP_BETA = 0, GD_SWEEP_B, GD_SWEEP_C, GD_SWEEP_L, GD_SWEEP_YL, GD_SWEEP_YU };
+
+typedef struct {
+    size_t n_points;           /* grid points with yl < yu, in order beta, b, c, l, yl, yu (yu fastest) */
+    double (*point)[6];        /* (n_points, 6) */
+    gd_infer_metrics* metrics; /* (n_points) */
+    size_t n_solve_groups;     /* distinct (beta, b, c) */
+    int64_t chunks_solved;     /* Eq. 3 solves of a chunk (= groups x chunks: the reuse) */
+    int64_t candidates_refined; /* distinct candidates refined, all groups */
+    int64_t candidates_asked;  /* candidates the points asked for in all (without the pooling) */
+    size_t best;               /* the point with the highest exact-match accuracy (first on ties) */
+    double seconds;
+} gd_sweep_result;
+
+/* Runs the grid on N images x (N, npix) with labels (N, n) (both on rank 0 only), image i using stream index
+ * index0 + i (collective over comm; rank 0 gets the result). Every rank's solver must have the same options;
+ * the grid's other settings (rule, steps, ...) are the solver's. GD_EINVAL when no point has yl < yu or a value
+ * is out of range. */
+gd_status gd_infer_sweep(gd_infer* s, const gd_sweep_grid* grid, const float* x, const uint8_t* labels, int64_t N,
+                         uint64_t index0, const gd_infer_eval_opts* eo, gd_sweep_result* out, MPI_Comm comm,
+                         gd_error* err);
+void gd_sweep_result_free(gd_sweep_result* r);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include "gendec/dist.h"
 #include "gendec/infer.h"
+#include "internal.h"
 
 typedef struct {
     gd_infer* s;
@@ -98,6 +99,16 @@ static void progress(void* ctx, size_t done, size_t total) {
     if (c->eo && c->eo->progress) c->eo->progress(c->eo->progress_ctx, imgs < c->N ? imgs : c->N, c->N);
 }
 
+gd_status gd_infer_check_same_options(const gd_infer* s, MPI_Comm comm, gd_error* err) {
+    const gd_infer_opts* o = gd_infer_options(s);
+    /* field by field (no padding bytes in the comparison) */
+    double ov[23] = {o->steps, o->lr, o->y0, o->restarts, o->beta, o->b, o->c, o->l, o->yl, o->yu, o->norm, o->scale,
+                     o->rule, o->max_ambiguous, o->refine_steps, o->binarize_input, o->batch, o->trace,
+                     (double)(o->seed >> 32), (double)(o->seed & 0xffffffffu), gd_infer_n(s), gd_infer_p(s),
+                     gd_infer_npix(s)};
+    return gd_dist_check_same(ov, sizeof ov, "the classifier options (infer.*) or the model shape", comm, err);
+}
+
 gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0, const gd_infer_eval_opts* eo,
                         gd_infer_results* out, MPI_Comm comm, gd_error* err) {
     int rank;
@@ -108,11 +119,7 @@ gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0,
     MPI_Bcast(hdr, 3, MPI_INT64_T, 0, comm);
     N = hdr[0];
     index0 = (uint64_t)hdr[1];
-    /* field by field (no padding bytes in the comparison) */
-    double ov[20] = {o->steps, o->lr, o->y0, o->restarts, o->beta, o->b, o->c, o->l, o->yl, o->yu, o->norm, o->scale,
-                     o->rule, o->max_ambiguous, o->refine_steps, o->binarize_input, o->batch, o->trace,
-                     (double)(o->seed >> 32), (double)(o->seed & 0xffffffffu)};
-    gd_status st = gd_dist_check_same(ov, sizeof ov, "the classifier options (infer.*)", comm, err);
+    gd_status st = gd_infer_check_same_options(s, comm, err);
     if (st) return st;
     eval_ctx c = {.s = s, .x = x, .N = N, .index0 = index0, .batch = o->batch, .out = out, .eo = eo};
     st = GD_OK;

@@ -17,7 +17,7 @@ typedef struct {
     float* y;      /* (max_batch, n) saved y */
     uint8_t* ran;  /* (max_batch, n) whether Dec_i ran */
     float z0;      /* encode_mean returns z0 everywhere */
-    long skipped, evaluated, decodes;
+    long skipped, evaluated, decodes, encodes;
 } lin_gen;
 
 static gd_status lin_decode(void* ctx, const float* z, const float* y, float* xf, int B, int want_dy, gd_error* err) {
@@ -76,6 +76,7 @@ static gd_status lin_encode(void* ctx, const float* x, float* z, int B, gd_error
     (void)x;
     (void)err;
     lin_gen* g = ctx;
+    g->encodes++;
     for (size_t i = 0; i < (size_t)B * g->n * g->k; i++) z[i] = g->z0;
     return GD_OK;
 }
