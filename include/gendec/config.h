@@ -125,6 +125,16 @@ uint64_t gd_config_hash(const gd_config* cfg);
  * misuse as with the getters. */
 uint64_t gd_config_hash_sections(const gd_config* cfg, const char* sections);
 
+/* The sections each stage's output depends on: pass to gd_config_hash_sections so that every command keys
+ * its outputs the same way (slurm.*, report.*, experiment.* and scale never invalidate a result). */
+#define GD_CONFIG_SECTIONS_DATA "seed,data"
+#define GD_CONFIG_SECTIONS_MODEL "seed,data,model,train"
+#define GD_CONFIG_SECTIONS_CNN "seed,data,cnn"
+#define GD_CONFIG_SECTIONS_EVAL "seed,data,model,train,infer"
+#define GD_CONFIG_SECTIONS_SWEEP "seed,data,model,train,infer,sweep"
+#define GD_CONFIG_SECTIONS_FGM "seed,data,model,train,cnn,infer,attack.fgm"
+#define GD_CONFIG_SECTIONS_NEAT "seed,data,model,train,cnn,infer,attack.neat"
+
 /* Writes the hash as 16 lowercase hex digits and a NUL into out. */
 void gd_config_hash_hex(uint64_t hash, char out[17]);
 

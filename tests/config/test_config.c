@@ -479,6 +479,12 @@ static void test_misuse(void) {
     CHECK(gd_config_hash_sections(cfg, "dta") == 0);
     CHECK(gd_config_hash_sections(cfg, "") == 0);
     CHECK(gd_config_misuses(cfg, &last) == 10 && !strcmp(last, ""));
+    /* the stage section lists name existing sections */
+    const char* stages[] = {GD_CONFIG_SECTIONS_DATA, GD_CONFIG_SECTIONS_MODEL, GD_CONFIG_SECTIONS_CNN,
+                            GD_CONFIG_SECTIONS_EVAL, GD_CONFIG_SECTIONS_SWEEP, GD_CONFIG_SECTIONS_FGM,
+                            GD_CONFIG_SECTIONS_NEAT};
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) gd_config_hash_sections(cfg, stages[i]);
+    CHECK(gd_config_misuses(cfg, NULL) == 10);
     /* a clone keeps the mode; a fresh config is strict: a misuse aborts */
     gd_config* strict = NULL;
     CHECK_OK(gd_config_defaults(&strict, &err), &err);
