@@ -208,7 +208,29 @@ static void test_big_config(void) {
     free(yaml);
 }
 
-int main(void) {
+/* Writes a small sample file at p for tests/io/test_h5dump.sh (h5dump and h5py read it). */
+static int write_sample(const char* p) {
+    gd_error err;
+    gd_h5* f = NULL;
+    if (gd_h5_create(p, "eval", "experiment: sample\nseed: 7\n", MPI_COMM_NULL, &f, &err)) return 1;
+    float y[6] = {0.5f, 0.25f, 0.125f, 1, 2, 3};
+    size_t d2[2] = {2, 3}, d1[1] = {4};
+    int64_t steps[4] = {10, 20, 30, -40};
+    uint8_t img[4] = {0, 127, 128, 255};
+    gd_status st = gd_h5_write(f, "per_image/y_star", GD_F32, 2, d2, y, 0, &err);
+    if (!st) st = gd_h5_write(f, "per_image/steps", GD_I64, 1, d1, steps, 3, &err);
+    if (!st) st = gd_h5_write(f, "images/x", GD_U8, 1, d1, img, 0, &err);
+    if (!st) st = gd_h5_attr_set_str(f, "per_image", "units", "probability", &err);
+    if (!st) st = gd_h5_attr_set_f64(f, "per_image/y_star", "threshold", 0.75, &err);
+    if (st) {
+        gd_h5_abort(f);
+        return 1;
+    }
+    return gd_h5_commit(f, &err) ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc == 3 && strcmp(argv[1], "--sample") == 0) return write_sample(argv[2]);
     snprintf(path, sizeof path, "%s/out.h5", gd_test_tmpdir());
     /* HDF5 must not print: send stderr to a file and check it stays empty. */
     char errlog[700];
