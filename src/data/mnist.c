@@ -100,15 +100,19 @@ gd_status gd_data_load_idx_set(const gd_data_opts* opts, gd_dataset* ds, gd_erro
         gd_idx_pair_free(&tr);
         return st;
     }
-    int64_t ntr = opts->max_train > 0 && opts->max_train < tr.n ? opts->max_train : tr.n;
-    int64_t nte = opts->max_test > 0 && opts->max_test < te.n ? opts->max_test : te.n;
-    if (opts->n_val < 0 || opts->n_val >= ntr) {
+    /* validation = the last n_val images of the training file; train = the first images before them, at
+     * most max_train; test = the first max_test images of the test file */
+    if (opts->n_val < 0 || opts->n_val >= tr.n) {
         st = gd_error_set(err, GD_EINVAL, NULL, 0, 0, "choose fewer validation images",
-                          "validation split of %lld images leaves no training images (of %lld)",
-                          (long long)opts->n_val, (long long)ntr);
+                          "a validation split of %lld images leaves no training images (the file has %lld)",
+                          (long long)opts->n_val, (long long)tr.n);
         goto done;
     }
-    if ((st = gd_dataset_alloc(ds, ntr + nte, 28, 28, 10, 0, err))) goto done;
+    int64_t avail = tr.n - opts->n_val;
+    int64_t ntr = opts->max_train > 0 && opts->max_train < avail ? opts->max_train : avail;
+    int64_t nva = opts->n_val;
+    int64_t nte = opts->max_test > 0 && opts->max_test < te.n ? opts->max_test : te.n;
+    if ((st = gd_dataset_alloc(ds, ntr + nva + nte, 28, 28, 10, 0, err))) goto done;
     snprintf(ds->name, sizeof ds->name, "%s", gd_data_kind_name(opts->kind));
     ds->n_classes = 10;
     for (int c = 0; c < 10; c++) {
@@ -118,24 +122,27 @@ gd_status gd_data_load_idx_set(const gd_data_opts* opts, gd_dataset* ds, gd_erro
             snprintf(ds->component_names[c], GD_DATA_NAME_LEN, "%s", fashion_classes[c]);
         memcpy(ds->class_names[c], ds->component_names[c], GD_DATA_NAME_LEN);
     }
-    for (int part = 0; part < 2; part++) {
-        const gd_idx_pair* p = part ? &te : &tr;
-        int64_t off = part ? ntr : 0, cnt = part ? nte : ntr;
-        for (int64_t i = 0; i < cnt; i++) {
-            for (int k = 0; k < 784; k++) ds->images[(off + i) * 784 + k] = p->pixels[i * 784 + k] / 255.0f;
-            ds->classes[off + i] = p->labels[i];
-            ds->labels[(off + i) * 10 + p->labels[i]] = 1;
+    const struct {
+        const gd_idx_pair* p;
+        int64_t from, count, to;
+    } copies[3] = {{&tr, 0, ntr, 0}, {&tr, tr.n - nva, nva, ntr}, {&te, 0, nte, ntr + nva}};
+    for (int part = 0; part < 3; part++) {
+        const gd_idx_pair* p = copies[part].p;
+        for (int64_t i = 0; i < copies[part].count; i++) {
+            int64_t src = copies[part].from + i, dst = copies[part].to + i;
+            for (int k = 0; k < 784; k++) ds->images[dst * 784 + k] = p->pixels[src * 784 + k] / 255.0f;
+            ds->classes[dst] = p->labels[src];
+            ds->labels[dst * 10 + p->labels[src]] = 1;
         }
     }
-    gd_dataset_add_split(ds, "train", 0, ntr - opts->n_val, NULL);
-    gd_dataset_add_split(ds, "validation", ntr - opts->n_val, opts->n_val, NULL);
-    gd_dataset_add_split(ds, "test", ntr, nte, NULL);
+    gd_dataset_add_split(ds, "train", 0, ntr, NULL);
+    gd_dataset_add_split(ds, "validation", ntr, nva, NULL);
+    gd_dataset_add_split(ds, "test", ntr + nva, nte, NULL);
     snprintf(ds->source, sizeof ds->source,
-             "%.600s sha256:%s (first %lld); %.600s sha256:%s; %.600s sha256:%s (first %lld); %.600s sha256:%s; "
-             "validation = last "
-             "%lld of train",
-             tr.image_path, tr.image_sha, (long long)ntr, tr.label_path, tr.label_sha, te.image_path, te.image_sha,
-             (long long)nte, te.label_path, te.label_sha, (long long)opts->n_val);
+             "%.600s sha256:%s; %.600s sha256:%s; %.600s sha256:%s; %.600s sha256:%s; train = training images "
+             "[0, %lld), validation = training images [%lld, %lld), test = test images [0, %lld)",
+             tr.image_path, tr.image_sha, tr.label_path, tr.label_sha, te.image_path, te.image_sha, te.label_path,
+             te.label_sha, (long long)ntr, (long long)(tr.n - nva), (long long)tr.n, (long long)nte);
 done:
     gd_idx_pair_free(&tr);
     gd_idx_pair_free(&te);

@@ -226,9 +226,15 @@ static int find_norb(const gd_data_opts* opts, const char* name, char* path, siz
     return -1;
 }
 
-/* Reads one official file set (training or testing) into images (n, size, size) from offset `off`. */
-static gd_status read_norb_set(const gd_data_opts* opts, int test, gd_dataset* ds, int64_t off, int64_t* n_out,
-                               char* src, size_t src_n, gd_error* err) {
+/* A range of a file set's images copied to the dataset: file images [from, from + count) -> [to, ...). */
+typedef struct {
+    int64_t from, count, to;
+} norb_copy;
+
+/* Reads one official file set (training or testing) and copies the ranges `copies[0..nc)` of its view into
+ * the dataset, downscaled. *n_out = the number of images in the files. */
+static gd_status read_norb_set(const gd_data_opts* opts, int test, gd_dataset* ds, const norb_copy* copies, int nc,
+                               int64_t* n_out, char* src, size_t src_n, gd_error* err) {
     const char* stem = test ? "smallnorb-5x01235x9x18x6x2x96x96-testing" : "smallnorb-5x46789x9x18x6x2x96x96-training";
     char name[200], dat_path[1100], cat_path[1100], dir[1024];
     snprintf(name, sizeof name, "%s-dat.mat", stem);
@@ -262,14 +268,20 @@ static gd_status read_norb_set(const gd_data_opts* opts, int test, gd_dataset* d
             }
     if (!s) {
         int64_t n = dd[0], hw = dd[2] * dd[3];
-        if (off + n > ds->n)
-            s = gd_error_set(err, GD_EFORMAT, dat_path, 0, 0, NULL, "more images (%lld) than expected", (long long)n);
-        for (int64_t i = 0; !s && i < n; i++) {
-            const uint8_t* img = (const uint8_t*)dat + (i * 2 + opts->norb.view) * hw;
-            gd_area_downscale(img, (int)dd[2], (int)dd[3], ds->images + (off + i) * ds->h * ds->w, ds->h, ds->w);
-            int c = ((int32_t*)cat)[i];
-            ds->classes[off + i] = c;
-            ds->labels[(off + i) * 5 + c] = 1;
+        for (int k = 0; !s && k < nc; k++) {
+            if (copies[k].from < 0 || copies[k].from + copies[k].count > n || copies[k].to + copies[k].count > ds->n) {
+                s = gd_error_set(err, GD_EFORMAT, dat_path, 0, 0, NULL,
+                                 "the file holds %lld images, fewer than its header count said", (long long)n);
+                break;
+            }
+            for (int64_t i = 0; i < copies[k].count; i++) {
+                int64_t from = copies[k].from + i, to = copies[k].to + i;
+                const uint8_t* img = (const uint8_t*)dat + (from * 2 + opts->norb.view) * hw;
+                gd_area_downscale(img, (int)dd[2], (int)dd[3], ds->images + to * ds->h * ds->w, ds->h, ds->w);
+                int c = ((int32_t*)cat)[from];
+                ds->classes[to] = c;
+                ds->labels[to * 5 + c] = 1;
+            }
         }
         *n_out = n;
         char sd[65], sc[65];
@@ -312,9 +324,12 @@ gd_status gd_data_load_norb(const gd_data_opts* opts, gd_dataset* ds, gd_error* 
     if (s) return s;
     if (opts->n_val < 0 || opts->n_val >= ntr)
         return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "choose fewer validation images",
-                            "validation split of %lld images leaves no smallNORB training images (of %lld)",
+                            "a validation split of %lld images leaves no smallNORB training images (of %lld)",
                             (long long)opts->n_val, (long long)ntr);
-    if ((s = gd_dataset_alloc(ds, ntr + nte, opts->norb.size, opts->norb.size, 5, 0, err))) return s;
+    int64_t nva = opts->n_val, avail = ntr - nva;
+    int64_t ktr = opts->max_train > 0 && opts->max_train < avail ? opts->max_train : avail;
+    int64_t kte = opts->max_test > 0 && opts->max_test < nte ? opts->max_test : nte;
+    if ((s = gd_dataset_alloc(ds, ktr + nva + kte, opts->norb.size, opts->norb.size, 5, 0, err))) return s;
     snprintf(ds->name, sizeof ds->name, "smallnorb");
     ds->n_classes = 5;
     for (int c = 0; c < 5; c++) {
@@ -322,8 +337,9 @@ gd_status gd_data_load_norb(const gd_data_opts* opts, gd_dataset* ds, gd_error* 
         snprintf(ds->class_names[c], GD_DATA_NAME_LEN, "%s", norb_categories[c]);
     }
     int64_t got_tr = 0, got_te = 0;
-    s = read_norb_set(opts, 0, ds, 0, &got_tr, ds->source, sizeof ds->source, err);
-    if (!s) s = read_norb_set(opts, 1, ds, ntr, &got_te, ds->source, sizeof ds->source, err);
+    norb_copy ctr[2] = {{0, ktr, 0}, {ntr - nva, nva, ktr}}, cte[1] = {{0, kte, ktr + nva}};
+    s = read_norb_set(opts, 0, ds, ctr, 2, &got_tr, ds->source, sizeof ds->source, err);
+    if (!s) s = read_norb_set(opts, 1, ds, cte, 1, &got_te, ds->source, sizeof ds->source, err);
     if (!s && (got_tr != ntr || got_te != nte))
         s = gd_error_set(err, GD_EFORMAT, NULL, 0, 0, NORB_HOW_TO_GET, "smallNORB dat and cat files disagree in count");
     if (s) {
@@ -331,10 +347,13 @@ gd_status gd_data_load_norb(const gd_data_opts* opts, gd_dataset* ds, gd_error* 
         return s;
     }
     size_t l = strlen(ds->source);
-    snprintf(ds->source + l, sizeof ds->source - l, "; view %d area-averaged to %dx%d; validation = last %lld of train",
-             opts->norb.view, opts->norb.size, opts->norb.size, (long long)opts->n_val);
-    gd_dataset_add_split(ds, "train", 0, ntr - opts->n_val, NULL);
-    gd_dataset_add_split(ds, "validation", ntr - opts->n_val, opts->n_val, NULL);
-    gd_dataset_add_split(ds, "test", ntr, nte, NULL);
+    snprintf(ds->source + l, sizeof ds->source - l,
+             "; view %d area-averaged to %dx%d; train = training images [0, %lld), validation = training images "
+             "[%lld, %lld), test = testing images [0, %lld)",
+             opts->norb.view, opts->norb.size, opts->norb.size, (long long)ktr, (long long)(ntr - nva), (long long)ntr,
+             (long long)kte);
+    gd_dataset_add_split(ds, "train", 0, ktr, NULL);
+    gd_dataset_add_split(ds, "validation", ktr, nva, NULL);
+    gd_dataset_add_split(ds, "test", ktr + nva, kte, NULL);
     return GD_OK;
 }

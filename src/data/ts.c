@@ -80,11 +80,12 @@ static float sd_component(const shapes* sh, int c, float x, float y) {
     }
 }
 
-/* The random view of image `index`: canonical p = Minv (q - t) for normalised image coordinates q. */
+/* The random view of image `index`: q = M p + t maps canonical p to normalised image coordinates q
+ * ([-1, 1]^2); p = Minv (q - t). */
 typedef struct {
-    float minv[4]; /* row-major 2 x 2 */
+    float m[4], minv[4]; /* row-major 2 x 2 */
     float tx, ty;
-    float radius_per_px; /* an upper bound of how far (canonical units) a point moves per image pixel */
+    float radius_per_px; /* how far (canonical units) a point moves per image pixel at most: sigma_max(Minv) */
 } view;
 
 static view draw_view(const gd_ts_opts* o, gd_rng* r) {
@@ -97,14 +98,29 @@ static view draw_view(const gd_ts_opts* o, gd_rng* r) {
     float c = cosf(th), s = sinf(th);
     float m00 = c * sx, m01 = (c * k - s) * sy, m10 = s * sx, m11 = (s * k + c) * sy;
     float det = m00 * m11 - m01 * m10;
-    view v = {{m11 / det, -m01 / det, -m10 / det, m00 / det}, tx, ty, 0};
-    float fro = sqrtf(v.minv[0] * v.minv[0] + v.minv[1] * v.minv[1] + v.minv[2] * v.minv[2] + v.minv[3] * v.minv[3]);
-    v.radius_per_px = fro * 2.0f / (float)o->size;
+    view v = {{m00, m01, m10, m11}, {m11 / det, -m01 / det, -m10 / det, m00 / det}, tx, ty, 0};
+    double a = v.minv[0], b = v.minv[1], cc = v.minv[2], d = v.minv[3];
+    double f2 = a * a + b * b + cc * cc + d * d, dt = a * d - b * cc;
+    double disc = f2 * f2 - 4 * dt * dt;
+    double smax = sqrt(0.5 * (f2 + sqrt(disc > 0 ? disc : 0)));
+    v.radius_per_px = (float)(smax * 2.0 / o->size);
     return v;
 }
 
-/* Renders with or without the adaptive shortcut (pixels whose centre lies deeper than the pixel's reach
- * inside or outside a component take 1 or 0 without sampling; the result is the same as sampling). */
+/* A canonical bounding box [x0, x1] x [y0, y1] of component c. */
+static void component_box(int c, float b[4]) {
+    const float sl = (slash_half_len + slash_half_width) * 0.70710678f;
+    switch (c) {
+    case GD_TS_CIRCLE: b[0] = -ring_out, b[1] = ring_out, b[2] = -ring_out, b[3] = ring_out; break;
+    case GD_TS_SLASH: b[0] = -sl, b[1] = sl, b[2] = -sl, b[3] = sl; break;
+    case GD_TS_LEFT_ARROW: b[0] = -0.62f * K, b[1] = 0.22f * K, b[2] = -0.42f * K, b[3] = 0.58f * K; break;
+    default: b[0] = -0.22f * K, b[1] = 0.62f * K, b[2] = -0.42f * K, b[3] = 0.58f * K; break;
+    }
+}
+
+/* Renders with or without the shortcuts (adaptive = 1): pixels outside a component's transformed bounding
+ * box take 0, and pixels whose centre lies deeper than the pixel's reach inside or outside a component take
+ * 1 or 0 without sampling. Both are exact: the result equals sampling every pixel. */
 void gd_ts_render_ex(const gd_ts_opts* o, uint64_t seed, uint64_t index, int sign, float* img, float* parts,
                      int adaptive) {
     const shapes sh = shapes_init();
@@ -112,16 +128,35 @@ void gd_ts_render_ex(const gd_ts_opts* o, uint64_t seed, uint64_t index, int sig
     gd_rng_init(&r, seed, GD_STREAM_DATA, index);
     view v = draw_view(o, &r);
     const int n = o->size, ss = o->supersample > 0 ? o->supersample : 1;
-    const float px = 2.0f / (float)n, reach = v.radius_per_px * 0.70710678f * 1.001f + 1e-6f;
+    const float px = 2.0f / (float)n, reach = v.radius_per_px * 0.70710678f * 1.01f + 1e-5f;
     const float inv_ss2 = 1.0f / (float)(ss * ss);
-    for (int yy = 0; yy < n; yy++)
-        for (int xx = 0; xx < n; xx++) {
-            float qx = (xx + 0.5f) * px - 1 - v.tx, qy = (yy + 0.5f) * px - 1 - v.ty;
-            float cx = v.minv[0] * qx + v.minv[1] * qy, cy = v.minv[2] * qx + v.minv[3] * qy;
-            float total = 0;
-            for (int c = 0; c < GD_TS_N_COMPONENTS; c++) {
+    memset(img, 0, sizeof(float) * n * n);
+    if (parts) memset(parts, 0, sizeof(float) * 4 * n * n);
+    for (int c = 0; c < GD_TS_N_COMPONENTS; c++) {
+        int active = sign_components[sign][c];
+        if (!active && !parts) continue;
+        float* out = parts ? parts + (size_t)c * n * n : NULL;
+        int y0 = 0, y1 = n - 1, x0 = 0, x1 = n - 1;
+        if (adaptive) { /* the image-space box of the transformed canonical box, one pixel of margin */
+            float b[4], umin = 1e30f, umax = -1e30f, wmin = 1e30f, wmax = -1e30f;
+            component_box(c, b);
+            for (int k = 0; k < 4; k++) {
+                float X = b[k & 1], Y = b[2 + (k >> 1)];
+                float u = (v.m[0] * X + v.m[1] * Y + v.tx + 1) / px - 0.5f;
+                float w = (v.m[2] * X + v.m[3] * Y + v.ty + 1) / px - 0.5f;
+                umin = fminf(umin, u), umax = fmaxf(umax, u), wmin = fminf(wmin, w), wmax = fmaxf(wmax, w);
+            }
+            x0 = (int)floorf(umin) - 2, x1 = (int)ceilf(umax) + 2, y0 = (int)floorf(wmin) - 2, y1 = (int)ceilf(wmax) + 2;
+            x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0, x1 = x1 > n - 1 ? n - 1 : x1, y1 = y1 > n - 1 ? n - 1 : y1;
+        }
+        for (int yy = y0; yy <= y1; yy++)
+            for (int xx = x0; xx <= x1; xx++) {
                 float cov;
-                float d = adaptive ? sd_component(&sh, c, cx, cy) : 0.0f;
+                float d = 0;
+                if (adaptive) {
+                    float qx = (xx + 0.5f) * px - 1 - v.tx, qy = (yy + 0.5f) * px - 1 - v.ty;
+                    d = sd_component(&sh, c, v.minv[0] * qx + v.minv[1] * qy, v.minv[2] * qx + v.minv[3] * qy);
+                }
                 if (adaptive && d > reach)
                     cov = 0;
                 else if (adaptive && d < -reach)
@@ -131,16 +166,15 @@ void gd_ts_render_ex(const gd_ts_opts* o, uint64_t seed, uint64_t index, int sig
                     for (int sy = 0; sy < ss; sy++)
                         for (int sx = 0; sx < ss; sx++) {
                             float ux = (xx + (sx + 0.5f) / ss) * px - 1 - v.tx, uy = (yy + (sy + 0.5f) / ss) * px - 1 - v.ty;
-                            float pxc = v.minv[0] * ux + v.minv[1] * uy, pyc = v.minv[2] * ux + v.minv[3] * uy;
-                            hits += sd_component(&sh, c, pxc, pyc) <= 0;
+                            hits += sd_component(&sh, c, v.minv[0] * ux + v.minv[1] * uy, v.minv[2] * ux + v.minv[3] * uy) <= 0;
                         }
                     cov = hits * inv_ss2;
                 }
-                if (parts) parts[(size_t)c * n * n + (size_t)yy * n + xx] = cov;
-                if (sign_components[sign][c]) total += cov;
+                if (out) out[yy * n + xx] = cov;
+                if (active) img[yy * n + xx] += cov;
             }
-            img[yy * n + xx] = total < 1 ? total : 1;
-        }
+    }
+    for (int k = 0; k < n * n; k++) img[k] = img[k] < 1 ? img[k] : 1;
     if (o->noise_std > 0)
         for (int k = 0; k < n * n; k++) {
             float e = fabsf(gd_rng_normal(&r)) * o->noise_std, s = img[k];

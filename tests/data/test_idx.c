@@ -100,12 +100,17 @@ static void test_roundtrip(int gz) {
     o.max_test = 10;
     o.binarize = 1;
     CHECK_OK(gd_dataset_load(&o, &ds, NULL, &err), &err);
-    CHECK(ds.n == 60 && ds.splits[0].count == 30 && ds.splits[2].start == 50);
+    /* train = the first 50, validation = still the last 20 of the file, test = the first 10 */
+    CHECK(ds.n == 80 && ds.splits[0].count == 50 && ds.splits[1].start == 50 && ds.splits[1].count == 20 &&
+          ds.splits[2].start == 70 && ds.splits[2].count == 10);
+    CHECK(ds.images[49 * 784 + 5] == pix(49, 5) / 255.0f || ds.images[49 * 784 + 5] == 0.0f ||
+          ds.images[49 * 784 + 5] == 1.0f);
+    CHECK(ds.classes[50] == 100 % 10 && ds.classes[69] == 119 % 10 && ds.classes[70] == 1);
     int bin = 1;
     for (int64_t i = 0; i < ds.n * 784; i++) bin &= ds.images[i] == 0.0f || ds.images[i] == 1.0f;
     CHECK(bin);
     gd_dataset_free(&ds);
-    o.n_val = 50; /* all of the kept training images */
+    o.n_val = 120; /* all of the training images */
     CHECK(gd_dataset_load(&o, &ds, NULL, &err) == GD_EINVAL && ds.images == NULL);
 }
 

@@ -171,6 +171,12 @@ static void test_dataset(int gz) {
     }
     CHECK(ok);
     gd_dataset_free(&ds);
+    o.max_train = 4, o.max_test = 3; /* train = file 0..3, validation = file 10..11, test = file 0..2 */
+    CHECK_OK(gd_dataset_load(&o, &ds, NULL, &err), &err);
+    CHECK(ds.n == 9 && ds.splits[1].start == 4 && ds.splits[2].start == 6 && ds.classes[3] == 3 &&
+          ds.classes[4] == 0 && ds.classes[5] == 1 && ds.classes[6] == 1);
+    gd_dataset_free(&ds);
+    o.max_train = o.max_test = 0;
     o.norb.size = 32; /* 96 -> 32: 3x3 blocks */
     CHECK_OK(gd_dataset_load(&o, &ds, NULL, &err), &err);
     CHECK(ds.h == 32);
