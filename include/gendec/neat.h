@@ -14,6 +14,7 @@
 #ifndef GENDEC_NEAT_H
 #define GENDEC_NEAT_H
 
+#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -301,12 +302,20 @@ typedef struct {
     float threshold;    /* 0.9: keep images whose target probability exceeds it */
     int max_keep;       /* stop keeping images after this many (0 = no limit) */
     int stop_after;     /* stop the run once this many images are kept (0 = run every generation) */
+    int keep_per_generation; /* keep at most this many new images per generation, the most confident first
+                              * (0 = every one above the threshold) */
     uint64_t seed, index; /* the population's stream (seed, GD_STREAM_NEAT, index) */
+    /* optional: called after each generation is evaluated (generation number, best target probability so far,
+     * images kept so far) */
+    void (*progress)(void* ctx, int generation, float best_conf, int n_kept);
+    void* progress_ctx;
 } gd_neat_run_config;
 
 /* What one run produced. Arrays are owned; free with gd_neat_run_result_free. */
 typedef struct {
     int height, width, classes;
+    int target;             /* the run's target class and seed */
+    uint64_t seed;
     int n_kept, cap;
     float* images;          /* (n_kept, H, W) fooling images, each from a genome new in its generation */
     float* confidence;      /* (n_kept) target probability */
@@ -329,5 +338,31 @@ typedef struct {
 gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd_neat_classify_fn classify,
                       void* ctx, gd_neat_run_result* out, gd_error* err);
 void gd_neat_run_result_free(gd_neat_run_result* r);
+
+/* Serialises a run result into one byte buffer (*buf malloc'ed, *size bytes) and back (for MPI transfers and
+ * tests). unpack validates sizes and every genome (GD_EFORMAT). */
+gd_status gd_neat_run_result_pack(const gd_neat_run_result* r, void** buf, size_t* size, gd_error* err);
+gd_status gd_neat_run_result_unpack(const void* buf, size_t size, gd_neat_run_result* r, gd_error* err);
+
+/* ---- campaigns over MPI ---------------------------------------------------------------------------- */
+
+/* One population per (target, seed): run k = t * n_seeds + s evolves against target targets[t] with the stream
+ * (seeds[s], GD_STREAM_NEAT, targets[t]), so its result depends only on (seed, target) and the settings. */
+typedef struct {
+    gd_neat_run_config run; /* size, classes, generations, threshold, keep rules (target/seed/index ignored) */
+    const int32_t* targets;
+    int n_targets;
+    const uint64_t* seeds;
+    int n_seeds;
+} gd_neat_campaign_config;
+
+/* Runs every (target, seed) population over comm (collective): rank r evolves the runs of its block
+ * gd_dist_block(n_runs, r, size) with its own classifier (classify, ctx: every rank passes its own copy of
+ * the same model), then rank 0 gathers every run's result. On rank 0 *runs receives n_targets * n_seeds
+ * results in run order (free each with gd_neat_run_result_free, then free()); other ranks get NULL. A failure
+ * on any rank fails every rank (gd_dist_agree). The results do not depend on the number of ranks. */
+gd_status gd_neat_campaign(const gd_neat_params* p, const gd_neat_campaign_config* cfg,
+                           gd_neat_classify_fn classify, void* ctx, gd_neat_run_result** runs, MPI_Comm comm,
+                           gd_error* err);
 
 #endif

@@ -77,8 +77,9 @@ gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd
     if (!(cfg->threshold >= 0.0f && cfg->threshold <= 1.0f))
         return gd_error_set(err, GD_EINVAL, NULL, 0, 0, hint, "NEAT confidence threshold %g is not in [0, 1]",
                             (double)cfg->threshold);
-    if (cfg->max_keep < 0 || cfg->stop_after < 0)
-        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, hint, "NEAT max_keep and stop_after must be >= 0");
+    if (cfg->max_keep < 0 || cfg->stop_after < 0 || cfg->keep_per_generation < 0)
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, hint,
+                            "NEAT max_keep, keep_per_generation and stop_after must be >= 0");
     gd_neat_population* pop;
     gd_status s = gd_neat_population_create(&pop, p, cfg->seed, cfg->index, err);
     if (s) return s;
@@ -88,7 +89,9 @@ gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd
     float* probs = malloc(sizeof(float) * (size_t)P * C);
     float* fit = malloc(sizeof(float) * (size_t)P);
     int64_t* prev = malloc(sizeof(int64_t) * (size_t)P);
+    int* cand = malloc(sizeof(int) * (size_t)P);
     out->height = cfg->height, out->width = cfg->width, out->classes = C;
+    out->target = cfg->target, out->seed = cfg->seed;
     out->best_fitness = malloc(sizeof(float) * (size_t)G);
     out->mean_fitness = malloc(sizeof(float) * (size_t)G);
     out->best_confidence = malloc(sizeof(float) * (size_t)G);
@@ -96,7 +99,7 @@ gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd
     out->best_image = calloc(hw, sizeof(float));
     out->best_conf = -1.0f;
     out->best_genome.species = -1;
-    if (!images || !probs || !fit || !prev || !out->best_fitness || !out->mean_fitness || !out->best_confidence ||
+    if (!images || !probs || !fit || !prev || !cand || !out->best_fitness || !out->mean_fitness || !out->best_confidence ||
         !out->n_species || !out->best_image) {
         s = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (NEAT run of %d genomes)", P);
         goto done;
@@ -130,6 +133,7 @@ gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd
         out->n_species[gen] = gd_neat_population_species_count(pop);
         out->n_generations = gen + 1;
         out->evaluations += P;
+        int n_cand = 0;
         for (int i = 0; i < P; i++) {
             const gd_neat_genome* g = gd_neat_population_genome(pop, i);
             float conf = probs[(size_t)i * C + cfg->target];
@@ -138,10 +142,26 @@ gd_status gd_neat_run(const gd_neat_params* p, const gd_neat_run_config* cfg, gd
                 memcpy(out->best_image, images + hw * (size_t)i, sizeof(float) * hw);
                 if ((s = gd_neat_genome_copy(&out->best_genome, g, err))) goto done;
             }
-            int is_new = !bsearch(&g->key, prev, (size_t)n_prev, sizeof *prev, cmp_i64);
-            if (conf > cfg->threshold && is_new && (!cfg->max_keep || out->n_kept < cfg->max_keep))
-                if ((s = keep(out, images + hw * (size_t)i, g, conf, gen, err))) goto done;
+            if (conf > cfg->threshold && !bsearch(&g->key, prev, (size_t)n_prev, sizeof *prev, cmp_i64))
+                cand[n_cand++] = i;
         }
+        /* The most confident new genomes first (ties: population order). */
+        for (int a = 1; a < n_cand; a++) {
+            int v = cand[a], b = a;
+            while (b > 0 && probs[(size_t)cand[b - 1] * C + cfg->target] < probs[(size_t)v * C + cfg->target]) {
+                cand[b] = cand[b - 1];
+                b--;
+            }
+            cand[b] = v;
+        }
+        if (cfg->keep_per_generation && n_cand > cfg->keep_per_generation) n_cand = cfg->keep_per_generation;
+        for (int a = 0; a < n_cand && (!cfg->max_keep || out->n_kept < cfg->max_keep); a++) {
+            int i = cand[a];
+            if ((s = keep(out, images + hw * (size_t)i, gd_neat_population_genome(pop, i),
+                          probs[(size_t)i * C + cfg->target], gen, err)))
+                goto done;
+        }
+        if (cfg->progress) cfg->progress(cfg->progress_ctx, gen, out->best_conf, out->n_kept);
         for (int i = 0; i < P; i++) prev[i] = gd_neat_population_genome(pop, i)->key;
         n_prev = P;
         qsort(prev, (size_t)P, sizeof *prev, cmp_i64);
@@ -153,6 +173,7 @@ done:
     free(probs);
     free(fit);
     free(prev);
+    free(cand);
     gd_neat_population_free(pop);
     if (s) gd_neat_run_result_free(out);
     return s;

@@ -263,6 +263,16 @@ static void test_run(void) {
     CHECK(r2.n_kept == r.n_kept && !memcmp(r2.best_fitness, r.best_fitness, sizeof(float) * 30));
     if (r.n_kept == r2.n_kept) CHECK(!memcmp(r2.images, r.images, sizeof(float) * HW * (size_t)r.n_kept));
     gd_neat_run_result_free(&r2);
+    /* At most one image per generation, the most confident new one. */
+    cfg.keep_per_generation = 1;
+    CHECK_OK(gd_neat_run(&p, &cfg, linear_classify, &calls, &r2, &err), &err);
+    CHECK(r2.n_kept > 0 && r2.n_kept < r.n_kept);
+    for (int k = 1; k < r2.n_kept; k++) CHECK(r2.generation[k] > r2.generation[k - 1]);
+    for (int k = 0; k < r2.n_kept; k++)
+        for (int j = 0; j < r.n_kept; j++)
+            if (r.generation[j] == r2.generation[k]) CHECK(r.confidence[j] <= r2.confidence[k]);
+    gd_neat_run_result_free(&r2);
+    cfg.keep_per_generation = 0;
     cfg.stop_after = 1;
     CHECK_OK(gd_neat_run(&p, &cfg, linear_classify, &calls, &r2, &err), &err);
     CHECK(r2.n_kept >= 1 && r2.n_generations <= r.generation[0] + 1);
