@@ -15,7 +15,7 @@
 #include "gendec/data.h"
 #include "gendec/io.h"
 
-#define DEFLATE 4
+#define DEFLATE 1
 
 size_t gd_data_opts_describe(const gd_data_opts* o, char* buf, size_t n) {
     int w = snprintf(buf, n, "set=%s dir=%s binarize=%d", gd_data_kind_name(o->kind), o->dir, o->binarize);

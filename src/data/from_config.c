@@ -53,7 +53,7 @@ gd_status gd_data_opts_from_config(const gd_config* cfg, gd_data_opts* o, gd_err
 
 void gd_data_cache_path(const gd_config* cfg, const char* results_root, char* buf, size_t n) {
     char hex[17];
-    gd_config_hash_hex(gd_config_hash_sections(cfg, "seed,data"), hex);
+    gd_config_hash_hex(gd_config_hash_sections(cfg, GD_CONFIG_SECTIONS_DATA), hex);
     snprintf(buf, n, "%s/%s/data-%s.h5", results_root && *results_root ? results_root : "results",
              gd_config_string(cfg, "experiment.name"), hex);
 }
