@@ -11,8 +11,9 @@ for arg in "$@"; do
   case "$arg" in
     --slurm) pkgs+=(slurmctld slurmd slurm-client munge) ;;
     --bench) pkgs+=(python3-torch python3-h5py python3-numpy) ;;
+    --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --data)  pkgs+=(dataset-fashion-mnist); command -v npm >/dev/null || pkgs+=(npm) ;;
-    *) echo "install-deps.sh: unknown option '$arg' (use --slurm, --bench, --data)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown option '$arg' (use --slurm, --bench, --data, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
