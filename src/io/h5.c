@@ -177,6 +177,8 @@ static hid_t make_fapl(const gd_h5* f, hid_t* drv) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return fapl;
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    /* The 1.8 file format or later stores attributes over 64 KiB (long config texts) in dense storage. */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     if (f->parallel) {
         H5Pset_fapl_mpio(fapl, f->comm, MPI_INFO_NULL);
         H5Pset_all_coll_metadata_ops(fapl, 1);

@@ -563,19 +563,18 @@ static gd_status attr_write(gd_h5* f, const char* obj, const char* name, hid_t f
     return io_vfd_check(f, st, what, err);
 }
 
-static hid_t vlen_str_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
+/* Strings are stored fixed-length (null-terminated), never variable-length: a variable-length string lives
+ * in HDF5's global heap, and libhdf5 1.10.8 loops forever reading a corrupt global heap (found by
+ * tests/fuzz/fuzz_checkpoint.c; the input is kept in tests/fuzz/regressions/checkpoint/). */
 gd_status gd_h5_attr_set_str(gd_h5* f, const char* obj, const char* name, const char* value, gd_error* err) {
     io_quiet q;
     io_quiet_begin(&q);
-    hid_t t = vlen_str_type(), s = H5Screate(H5S_SCALAR);
     const char* v = value ? value : "";
-    gd_status st = attr_write(f, obj, name, t, t, s, &v, err);
+    hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    gd_status st = attr_write(f, obj, name, t, t, s, v, err);
     H5Sclose(s);
     H5Tclose(t);
     io_quiet_end(&q);
@@ -670,19 +669,10 @@ static gd_status attr_get_str(gd_h5* f, const char* obj, const char* name, char*
     if (st) return st;
     if (H5Tget_class(type) != H5T_STRING || np != 1) {
         st = attr_bad_type(f, obj, name, "a string", err);
-    } else if (H5Tis_variable_str(type) > 0) {
-        hid_t m = vlen_str_type();
-        char* s = NULL;
-        if (H5Aread(a, m, &s) < 0 || !s) {
-            st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s'", f->path, name);
-        } else {
-            size_t len = strnlen(s, STR_ATTR_MAX + 1);
-            if (len > STR_ATTR_MAX) st = attr_bad_type(f, obj, name, "a string of at most 64 MiB", err);
-            else if (!(*value = malloc(len + 1))) st = gd_error_set(err, GD_ENOMEM, f->path, 0, 0, NULL, "out of memory");
-            else memcpy(*value, s, len + 1);
-        }
-        if (s) H5free_memory(s);
-        H5Tclose(m);
+    } else if (H5Tis_variable_str(type) != 0) {
+        /* gendec writes fixed-length strings only (see gd_h5_attr_set_str); reading a variable-length one would
+         * walk the global heap, which libhdf5 cannot do safely on a damaged file. */
+        st = attr_bad_type(f, obj, name, "a fixed-length string (gendec never writes variable-length ones)", err);
     } else {
         size_t sz = H5Tget_size(type);
         if (sz > STR_ATTR_MAX) {
@@ -693,6 +683,7 @@ static gd_status attr_get_str(gd_h5* f, const char* obj, const char* name, char*
             hid_t m = H5Tcopy(H5T_C_S1);
             H5Tset_size(m, sz);
             H5Tset_strpad(m, H5T_STR_NULLPAD);
+            H5Tset_cset(m, H5Tget_cset(type));
             if (H5Aread(a, m, *value) < 0) {
                 st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s'", f->path, name);
                 free(*value);

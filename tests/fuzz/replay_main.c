@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+int LLVMFuzzerInitialize(int* argc, char*** argv) __attribute__((weak));
 
 static int replay_file(const char* path) {
     FILE* f = fopen(path, "rb");
@@ -60,6 +61,7 @@ static int replay(const char* path, int* failures) {
 }
 
 int main(int argc, char** argv) {
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     int failures = 0, count = 0;
     for (int i = 1; i < argc; i++) count += replay(argv[i], &failures);
     printf("replayed %d inputs, %d passed, %d failed\n", count, count - failures, failures);
