@@ -4,12 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-bash scripts/install-deps.sh --slurm --data
+bash scripts/install-deps.sh --slurm --data --fuzz
 echo "== build (release)"
 rel=$(bash scripts/build.sh)
 echo "== build (ASan + UBSan)"
 san=$(bash scripts/build.sh --sanitize)
 status=0
+echo "== fuzz (libFuzzer, 20 s per target; a longer campaign: bash scripts/fuzz.sh 600)"
+bash scripts/fuzz.sh 20 || status=1
 echo "== tests (release)"
 (cd "$rel" && ctest --output-on-failure -j 2) || status=1
 echo "== tests (ASan + UBSan)"
