@@ -192,6 +192,11 @@ typedef struct {
     /* rank 0, optional: images done so far of total */
     void (*progress)(void* ctx, int64_t done, int64_t total);
     void* progress_ctx;
+    /* gd_infer_eval only: also decide every image with the other rule (alt_rule = 1: the one not in infer.rule,
+     * e.g. the authors' top3 beside the paper's enumeration) from the same Eq. 3 solution, into rank 0's `alt`
+     * (N rows): ydec, loss2, noise, n_ambiguous, n_candidates, steps (Eq. 3 + the alternative's refinements). */
+    int alt_rule;
+    gd_infer_results* alt;
 } gd_infer_eval_opts;
 
 /* Classifies N images over comm (collective). Rank 0 holds x (N, npix) and N (other ranks may pass NULL and

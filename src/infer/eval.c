@@ -14,12 +14,20 @@ typedef struct {
     gd_infer_results local;  /* (batch) rows for the chunk being computed */
     gd_infer_results* out;   /* rank 0 */
     const gd_infer_eval_opts* eo;
+    int alt;                 /* decide with alt_o too */
+    gd_infer_opts main_o, alt_o;
+    gd_infer_results alt_local; /* (batch) */
 } eval_ctx;
 
 /* Per-image bytes of a packed result. */
 static size_t image_bytes(const eval_ctx* c) {
-    return sizeof(float) * ((size_t)c->n + c->p + 3 + (size_t)c->T * c->n) + sizeof(int32_t) * 3 + (size_t)c->n + 1;
+    size_t one = sizeof(float) + sizeof(int32_t) * 3 + (size_t)c->n + 1; /* loss2, steps, n_amb, n_cand, ydec, noise */
+    return sizeof(float) * ((size_t)c->n + c->p + 2 + (size_t)c->T * c->n) + one + (c->alt ? one : 0);
 }
+
+/* Packs the decision fields of B rows of r. */
+static void put_decision(unsigned char** d, const gd_infer_results* r, size_t B, size_t n);
+static void get_decision(const unsigned char** s, gd_infer_results* r, size_t i0, size_t B, size_t n);
 
 /* Images of chunk `item`. */
 static int chunk_size(const eval_ctx* c, size_t item) {
@@ -60,15 +68,40 @@ static gd_status work(void* ctx, size_t item, const void* task, void* result, gd
     put(&d, r->ystar, Bz * n * sizeof(float));
     put(&d, r->zstar, Bz * p * sizeof(float));
     put(&d, r->loss3, Bz * sizeof(float));
-    put(&d, r->loss2, Bz * sizeof(float));
     put(&d, r->time, Bz * sizeof(float));
     if (T) put(&d, r->trace, Bz * T * n * sizeof(float));
-    put(&d, r->steps, Bz * sizeof(int32_t));
-    put(&d, r->n_ambiguous, Bz * sizeof(int32_t));
-    put(&d, r->n_candidates, Bz * sizeof(int32_t));
-    put(&d, r->ydec, Bz * n);
-    put(&d, r->noise, Bz);
+    put_decision(&d, r, Bz, n);
+    if (c->alt) {
+        gd_infer_results* a = &c->alt_local;
+        memcpy(a->ystar, r->ystar, Bz * n * sizeof(float));
+        memcpy(a->zstar, r->zstar, Bz * p * sizeof(float));
+        memcpy(a->loss3, r->loss3, Bz * sizeof(float));
+        for (size_t b = 0; b < Bz; b++) a->steps[b] = r->steps[b] - r->n_candidates[b] * c->main_o.refine_steps;
+        st = gd_infer_set_options(c->s, &c->alt_o, err);
+        if (!st) st = gd_infer_decide(c->s, task, B, a, 0, err);
+        gd_status st2 = gd_infer_set_options(c->s, &c->main_o, err);
+        if (st || st2) return st ? st : st2;
+        put_decision(&d, a, Bz, n);
+    }
     return GD_OK;
+}
+
+static void put_decision(unsigned char** d, const gd_infer_results* r, size_t B, size_t n) {
+    put(d, r->loss2, B * sizeof(float));
+    put(d, r->steps, B * sizeof(int32_t));
+    put(d, r->n_ambiguous, B * sizeof(int32_t));
+    put(d, r->n_candidates, B * sizeof(int32_t));
+    put(d, r->ydec, B * n);
+    put(d, r->noise, B);
+}
+
+static void get_decision(const unsigned char** s, gd_infer_results* r, size_t i0, size_t B, size_t n) {
+    get(s, r->loss2 + i0, B * sizeof(float));
+    get(s, r->steps + i0, B * sizeof(int32_t));
+    get(s, r->n_ambiguous + i0, B * sizeof(int32_t));
+    get(s, r->n_candidates + i0, B * sizeof(int32_t));
+    get(s, r->ydec + i0 * n, B * n);
+    get(s, r->noise + i0, B);
 }
 
 static gd_status store(void* ctx, size_t item, const void* result, gd_error* err) {
@@ -81,14 +114,17 @@ static gd_status store(void* ctx, size_t item, const void* result, gd_error* err
     get(&s, r->ystar + i0 * n, Bz * n * sizeof(float));
     get(&s, r->zstar + i0 * p, Bz * p * sizeof(float));
     get(&s, r->loss3 + i0, Bz * sizeof(float));
-    get(&s, r->loss2 + i0, Bz * sizeof(float));
     get(&s, r->time + i0, Bz * sizeof(float));
     if (T) get(&s, r->trace + i0 * T * n, Bz * T * n * sizeof(float));
-    get(&s, r->steps + i0, Bz * sizeof(int32_t));
-    get(&s, r->n_ambiguous + i0, Bz * sizeof(int32_t));
-    get(&s, r->n_candidates + i0, Bz * sizeof(int32_t));
-    get(&s, r->ydec + i0 * n, Bz * n);
-    get(&s, r->noise + i0, Bz);
+    get_decision(&s, r, i0, Bz, n);
+    if (c->alt) {
+        gd_infer_results* a = c->eo->alt;
+        memcpy(a->ystar + i0 * n, r->ystar + i0 * n, Bz * n * sizeof(float));
+        memcpy(a->zstar + i0 * p, r->zstar + i0 * p, Bz * p * sizeof(float));
+        memcpy(a->loss3 + i0, r->loss3 + i0, Bz * sizeof(float));
+        memcpy(a->time + i0, r->time + i0, Bz * sizeof(float));
+        get_decision(&s, a, i0, Bz, n);
+    }
     return GD_OK;
 }
 
@@ -115,8 +151,8 @@ gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0,
     MPI_Comm_rank(comm, &rank);
     const gd_infer_opts* o = gd_infer_options(s);
     /* rank 0's N, index0 and mode are the truth; the options must agree */
-    int64_t hdr[3] = {N, (int64_t)index0, eo ? eo->dynamic : 0};
-    MPI_Bcast(hdr, 3, MPI_INT64_T, 0, comm);
+    int64_t hdr[4] = {N, (int64_t)index0, eo ? eo->dynamic : 0, eo ? eo->alt_rule : 0};
+    MPI_Bcast(hdr, 4, MPI_INT64_T, 0, comm);
     N = hdr[0];
     index0 = (uint64_t)hdr[1];
     gd_status st = gd_infer_check_same_options(s, comm, err);
@@ -130,6 +166,8 @@ gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0,
         else if (out->n != gd_infer_n(s) || out->p != gd_infer_p(s))
             st = gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "eval: results for n = %d, p = %d; the model has %d, %d",
                               out->n, out->p, gd_infer_n(s), gd_infer_p(s));
+        else if (hdr[3] && (!eo->alt || eo->alt->N != N || eo->alt->n != out->n || eo->alt->p != out->p))
+            st = gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "eval: alt_rule without results of the same shape");
         else if (o->trace && out->trace_len != o->steps + 1)
             st = gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "eval: results without the trace infer.trace asks for");
     }
@@ -138,9 +176,15 @@ gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0,
     c.p = gd_infer_p(s);
     c.npix = gd_infer_npix(s);
     c.T = o->trace ? o->steps + 1 : 0;
+    c.alt = hdr[3] != 0;
+    c.main_o = *o;
+    c.alt_o = *o;
+    c.alt_o.rule = o->rule == GD_INFER_RULE_TOP3 ? GD_INFER_RULE_ENUMERATE : GD_INFER_RULE_TOP3;
     st = gd_infer_results_alloc(&c.local, o->batch, c.n, c.p, c.T, err);
+    if (!st && c.alt) st = gd_infer_results_alloc(&c.alt_local, o->batch, c.n, c.p, 0, err);
     if ((st = gd_dist_agree(st, comm, err))) {
         gd_infer_results_free(&c.local);
+        gd_infer_results_free(&c.alt_local);
         return st;
     }
     gd_dist_work w = {.n_items = (size_t)((N + o->batch - 1) / o->batch),
@@ -153,5 +197,6 @@ gd_status gd_infer_eval(gd_infer* s, const float* x, int64_t N, uint64_t index0,
                       .progress = progress};
     st = gd_dist_run(&w, (int)hdr[2], comm, err);
     gd_infer_results_free(&c.local);
+    gd_infer_results_free(&c.alt_local);
     return st;
 }

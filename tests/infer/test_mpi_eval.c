@@ -70,6 +70,33 @@ int main(int argc, char** argv) {
         if (rank == 0) CHECK_MSG(same(&ref, &r2), "mode %d: 2 ranks differ from 1 rank", dynamic);
         if (rank == 0) memset(r2.ystar, 0, sizeof(float) * NIMG * N);
     }
+    /* the alternative rule decided beside the main one equals a run with that rule */
+    {
+        gd_infer_results alt, top;
+        memset(&alt, 0, sizeof alt);
+        memset(&top, 0, sizeof top);
+        if (rank == 0) {
+            CHECK_OK(gd_infer_results_alloc(&alt, NIMG, N, N * K, 0, &err), &err);
+            CHECK_OK(gd_infer_results_alloc(&top, NIMG, N, N * K, o.steps + 1, &err), &err);
+        }
+        gd_infer_eval_opts ea = {.dynamic = 1, .alt_rule = 1, .alt = rank == 0 ? &alt : NULL};
+        CHECK_OK(gd_infer_eval(s, x, NIMG, 1000, &ea, rank == 0 ? &r2 : NULL, MPI_COMM_WORLD, &err), &err);
+        if (rank == 0) {
+            CHECK(same(&ref, &r2));
+            gd_infer_opts ot = o;
+            ot.rule = GD_INFER_RULE_TOP3;
+            CHECK_OK(gd_infer_set_options(s, &ot, &err), &err);
+            gd_infer_eval_opts e1 = {0};
+            CHECK_OK(gd_infer_eval(s, x, NIMG, 1000, &e1, &top, MPI_COMM_SELF, &err), &err);
+            CHECK_OK(gd_infer_set_options(s, &o, &err), &err);
+            CHECK(!memcmp(alt.ydec, top.ydec, NIMG * N) && !memcmp(alt.loss2, top.loss2, NIMG * 4) &&
+                  !memcmp(alt.steps, top.steps, NIMG * 4) && !memcmp(alt.n_candidates, top.n_candidates, NIMG * 4));
+            CHECK(!memcmp(alt.ystar, ref.ystar, NIMG * N * 4));
+            CHECK(memcmp(alt.ydec, ref.ydec, NIMG * N) != 0); /* the rules differ somewhere on this set */
+            gd_infer_results_free(&alt);
+            gd_infer_results_free(&top);
+        }
+    }
     /* another image-number offset changes the restart streams */
     gd_infer_eval_opts eo = {0};
     CHECK_OK(gd_infer_eval(s, x, NIMG, 5000, &eo, rank == 0 ? &r2 : NULL, MPI_COMM_WORLD, &err), &err);
