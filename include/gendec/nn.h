@@ -195,7 +195,8 @@ gd_status gd_conv_shape_init(gd_conv_shape* s, int N, int C, int H, int W, int O
 gd_status gd_convT_shape_init(gd_conv_shape* s, int N, int C, int H, int W, int OC, int KH, int KW, int stride,
                               int pad, int out_pad, gd_error* err);
 
-/* Floats of workspace the conv2d forward and backward need (the caller allocates it once). */
+/* Floats of workspace the conv2d forward and backward need (the caller allocates it once). Images are
+ * processed one at a time, so the size does not depend on N: a workspace sized with N = 1 serves any batch. */
 size_t gd_conv2d_workspace_size(const gd_conv_shape* s);
 
 /* out (N,OC,OH,OW) = conv(in (N,C,H,W), w (OC,C,KH,KW)) + b (OC); b may be NULL.
@@ -207,7 +208,7 @@ void gd_conv2d_forward(float* out, const float* in, const float* w, const float*
 void gd_conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
                         const gd_conv_shape* s, float* work);
 
-/* Floats of workspace the conv_transpose2d forward and backward need. */
+/* Floats of workspace the conv_transpose2d forward and backward need (independent of N, as above). */
 size_t gd_conv_transpose2d_workspace_size(const gd_conv_shape* s);
 
 /* out (N,OC,OH,OW) = convT(in (N,C,H,W), w (C,OC,KH,KW)) + b (OC); b may be NULL. */

@@ -61,4 +61,7 @@ int cmd_config(int argc, char** argv);
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 
+/* gendec bench layers (cmd_bench_nn.c). */
+int cli_bench_layers(int argc, char** argv);
+
 #endif

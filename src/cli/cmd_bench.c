@@ -86,6 +86,7 @@ static const struct {
     int (*run)(int, char**);
 } benches[] = {
     {"gemm", "cblas_sgemm GFLOP/s for the model shapes, 1 and 2 threads", bench_gemm},
+    {"layers", "nn dense/conv/convT forward and backward times at the model shapes", cli_bench_layers},
 };
 
 int cmd_bench(int argc, char** argv) {
