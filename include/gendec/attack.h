@@ -7,6 +7,7 @@
 #ifndef GENDEC_ATTACK_H
 #define GENDEC_ATTACK_H
 
+#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,60 @@ void gd_attack_project(const float* x, int B, int D, float eps, gd_attack_norm n
 
 /* The binarization defense: out[i] = x[i] > threshold ? 1 : 0 (threshold 0.5 in the paper); out may alias x. */
 void gd_attack_binarize(const float* x, size_t n, float threshold, float* out);
+
+/* ---- FGM sweeps over MPI ----------------------------------------------------------------------------- */
+
+/* probs (B, classes) = softmax of the classifier for x (B, D). */
+typedef gd_status (*gd_attack_classify_fn)(void* ctx, const float* x, int B, float* probs, gd_error* err);
+
+/* The model an attack runs against, as callbacks (each rank passes its own copy of the same model). */
+typedef struct {
+    gd_attack_grad_fn grad;         /* loss gradient wrt the input (the attack's source) */
+    gd_attack_classify_fn classify; /* the classifier judged on the adversarial images */
+    void* ctx;
+    int classes;
+} gd_attack_model;
+
+typedef struct {
+    const float* eps;      /* (n_eps) radii, each checked with gd_attack_check_eps */
+    int n_eps;
+    gd_attack_norm norm;
+    int pgd_steps;         /* 0: one-step FGM; > 0: PGD with these steps, step pgd_alpha, random start */
+    float pgd_alpha;
+    int pgd_random_start;
+    uint64_t seed;         /* PGD random starts: image i uses (seed, GD_STREAM_ATTACK, i) */
+    int chunk;             /* images per work item (> 0) */
+    float binarize;        /* threshold of the binarization defense (0.5) */
+    int dynamic;           /* gd_dist_run mode: 0 static blocks, 1 work queue */
+    /* rank 0, optional: work items done of total */
+    void (*progress)(void* ctx, size_t done, size_t total);
+    void* progress_ctx;
+} gd_fgm_sweep_opts;
+
+/* Outcome of the sweep on rank 0; e indexes eps, i the image. */
+typedef struct {
+    int n_eps, D, classes;
+    int64_t N;
+    float* eps;         /* (n_eps) */
+    float* x_adv;       /* (n_eps, N, D) adversarial images (eps = 0: the images themselves) */
+    int32_t* pred;      /* (n_eps, N) classifier's argmax on x_adv */
+    float* p_pred;      /* (n_eps, N) its probability */
+    float* p_true;      /* (n_eps, N) probability of the true label */
+    int32_t* bin_pred;  /* (n_eps, N) argmax on binarize(x_adv) (the defense) */
+    float* bin_p_pred;  /* (n_eps, N) */
+    double* acc;        /* (n_eps) fraction with pred == label */
+    double* bin_acc;    /* (n_eps) fraction with bin_pred == label */
+    double* mean_linf;  /* (n_eps) mean over images of max |x_adv - x| */
+    double* mean_l2;    /* (n_eps) mean of ||x_adv - x||_2 */
+} gd_fgm_sweep_result;
+void gd_fgm_sweep_result_free(gd_fgm_sweep_result* r);
+
+/* Attacks N images x (N, D) with labels (N) at every eps (collective over comm): work item (e, c) is eps e on
+ * images [c*chunk, min(N, (c+1)*chunk)), items spread over ranks by gd_dist_run; each item makes the
+ * adversarial images with the model's gradient and classifies them raw and binarized. Every rank holds x and
+ * labels; rank 0 receives the result in *out (other ranks' out is left zeroed). The result does not depend on
+ * the number of ranks, the mode or (for FGM) on chunk. */
+gd_status gd_fgm_sweep(const gd_fgm_sweep_opts* o, const float* x, const int32_t* labels, int64_t N, int D,
+                       const gd_attack_model* m, gd_fgm_sweep_result* out, MPI_Comm comm, gd_error* err);
 
 #endif
