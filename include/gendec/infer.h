@@ -94,6 +94,11 @@ void gd_infer_opts_default(gd_infer_opts* o);
 /* Checks every option (ranges, yl < yu inside [0, 1], ...); GD_EINVAL naming the option otherwise. */
 gd_status gd_infer_opts_check(const gd_infer_opts* o, gd_error* err);
 
+struct gd_config; /* config.h */
+/* Fills o from the infer.* keys (and seed) of a resolved experiment config and checks it; a value gendec cannot
+ * use is a GD_ECONFIG at its place in the config. */
+gd_status gd_infer_opts_from_config(const struct gd_config* cfg, gd_infer_opts* o, gd_error* err);
+
 /* "l2"/"l1", "mean"/"sum", "enumerate"/"top3" -> enum; GD_EINVAL listing the choices otherwise. */
 gd_status gd_infer_norm_parse(const char* s, gd_infer_norm* out, gd_error* err);
 gd_status gd_infer_scale_parse(const char* s, gd_infer_scale* out, gd_error* err);
