@@ -48,6 +48,8 @@ typedef struct gd_trainable {
     char arch[GD_TRAIN_ARCH_MAX]; /* "<kind> <signature>", e.g. "cvae arch=mlp h=28 ..." */
     gd_params* params;
     int max_rows;                 /* largest local shard the step accepts */
+    int label_cols;               /* > 0: the step reads labels with exactly this many columns */
+    int needs_classes;            /* 1: the step reads classes */
     int n_metrics;                /* metric 0 is the loss being minimised */
     const char* metric_names[GD_TRAIN_MAX_METRICS];
     /* Forward + backward on b local images: x (b, d), labels (b, n_components) 0/1 (may be NULL for models that
