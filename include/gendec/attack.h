@@ -67,6 +67,14 @@ typedef struct {
     int classes;
 } gd_attack_model;
 
+struct gd_cnn; /* model.h */
+
+/* The CNN of model.h as an attack model: grad = gd_cnn_input_grad (each image's own cross-entropy),
+ * classify = gd_cnn_predict, both in batches of at most the CNN's max_batch (any B works). ctx = the gd_cnn. */
+void gd_attack_model_cnn(gd_attack_model* m, struct gd_cnn* cnn);
+gd_status gd_attack_cnn_grad(void* cnn, const float* x, const int32_t* labels, int B, float* grad, gd_error* err);
+gd_status gd_attack_cnn_classify(void* cnn, const float* x, int B, float* probs, gd_error* err);
+
 typedef struct {
     const float* eps;      /* (n_eps) radii, each checked with gd_attack_check_eps */
     int n_eps;

@@ -64,4 +64,7 @@ double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 /* gendec bench layers (cmd_bench_nn.c). */
 int cli_bench_layers(int argc, char** argv);
 
+/* gendec bench attack (cmd_bench_attack.c). */
+int cli_bench_attack(int argc, char** argv);
+
 #endif

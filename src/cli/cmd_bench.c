@@ -87,6 +87,7 @@ static const struct {
 } benches[] = {
     {"gemm", "cblas_sgemm GFLOP/s for the model shapes, 1 and 2 threads", bench_gemm},
     {"layers", "nn dense/conv/convT forward and backward times at the model shapes", cli_bench_layers},
+    {"attack", "FGM images/s, NEAT genome evaluations/s and generations/s against the CNN", cli_bench_attack},
 };
 
 int cmd_bench(int argc, char** argv) {
