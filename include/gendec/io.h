@@ -7,7 +7,11 @@
  * complete=1 or of another kind. The schema and conventions: docs/hdf5-schema.md.
  *
  * HDF5's own error printing is silenced inside these functions; failures come back as gd_error records that
- * name the file (and dataset) and say how to fix them.
+ * name the file (and dataset) and say how to fix them. Serial files are written through a small POSIX file
+ * driver (src/io/vfd.c) so that a full disk or `ulimit -f` gives GD_EIO instead of crashing HDF5 1.10; the
+ * process should ignore SIGXFSZ (the CLI's job) so that `ulimit -f` is an error and not a kill.
+ * A process killed while writing leaves its "<path>.tmp.<pid>" behind (never a file at <path>); such leftovers
+ * can be deleted. Not thread-safe (HDF5 is built without thread safety).
  *
  * Parallel mode: gd_h5_create / gd_h5_open with a communicator of more than one rank open the file with the
  * MPI-IO driver; then EVERY function taking that gd_h5* is collective (all ranks call it in the same order with
@@ -225,7 +229,8 @@ gd_status gd_file_write_atomic(const char* path, const void* bytes, size_t len, 
 
 /* ---- PNG ------------------------------------------------------------------------------------------- */
 
-/* Writes an 8-bit image: pix (h, w, channels) interleaved, channels 1 (gray) or 3 (RGB). Atomic. */
+/* Writes an 8-bit image: pix (h, w, channels) interleaved, channels 1 (gray) or 3 (RGB), sides <= 32768.
+ * Atomic (temporary "<path>.tmp.<pid>", fsync, rename). */
 gd_status gd_png_write(const char* path, const uint8_t* pix, int h, int w, int channels, gd_error* err);
 
 /* Reads an 8-bit gray or RGB PNG (palette/16-bit/alpha are converted: alpha dropped) into a new gd_alloc'ed
@@ -240,9 +245,10 @@ typedef struct {
     float background;          /* gray level in [0,1] of padding and empty cells */
 } gd_png_grid;
 
-/* Writes n images imgs (n, channels, h, w) (planar, values clamped to [0,1]; channels 1 or 3) as a grid.
- * Labels use the built-in 5x7 font: digits, A-Z (lower case drawn as upper case), space . % - : + = ( ) / _ ,
- * and '?' for anything else; a label wider than the cell is cut. Atomic. */
+/* Writes n images imgs (n, channels, h, w) (planar, values clamped to [0,1], NaN as 0; channels 1 or 3) as a
+ * grid, gray or RGB like the images. Labels use the built-in 5x7 font: digits, A-Z (lower case drawn as upper
+ * case), space . % - : + = ( ) / _ , and '?' for anything else; they are cut at 32 characters, the cells widen to
+ * fit the widest label, and they are drawn in black on a light background, white on a dark one. Atomic. */
 gd_status gd_png_write_grid(const char* path, const float* imgs, int n, int channels, int h, int w,
                             const gd_png_grid* opt, gd_error* err);
 
@@ -263,7 +269,9 @@ typedef struct {
     float ymin, ymax;            /* y range; ymin == ymax = from the data */
 } gd_plot;
 
-/* Draws a line plot of ns series (lines, optional bands, axes with ticks and numbers, legend) to a PNG. Atomic. */
+/* Draws a line plot of ns series to an RGB PNG: shaded bands (drawn first), lines (non-finite points leave gaps),
+ * x and y axes widened to round ticks with numbers and grid lines, title and axis labels in the 5x7 font, and a
+ * legend placed where it hides the fewest data pixels. Atomic. */
 gd_status gd_png_plot(const char* path, const gd_plot_series* series, size_t ns, const gd_plot* opt,
                       gd_error* err);
 
