@@ -52,9 +52,21 @@ void cli_progress_start(cli_progress* p, const char* label, double total);
 void cli_progress_update(cli_progress* p, double done, const char* extra);
 void cli_progress_end(cli_progress* p, const char* extra);
 
+/* The run folder of an experiment: `out` when given, else results/<experiment.name>/<run-id>, where run-id is
+ * the hash (16 hex digits) of every section that results depend on (CLI_RUN_SECTIONS), so that the same
+ * experiment with only slurm.*, report.* or experiment.* changed keeps its folder. Writes into buf. */
+#define CLI_RUN_SECTIONS "seed,data,model,cnn,train,infer,sweep,attack"
+struct gd_config;
+void cli_run_dir(const struct gd_config* cfg, const char* out, char* buf, size_t n);
+
+/* A Slurm template of jobs/ (embedded at build time, e.g. "train.sbatch", "lib.sh"): its bytes and length,
+ * NULL when there is none of that name. */
+const unsigned char* cli_job_template(const char* name, size_t* len);
+
 /* Commands. */
 int cmd_version(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_submit(int argc, char** argv);
 int cmd_data(int argc, char** argv);
 int cmd_config(int argc, char** argv);
 

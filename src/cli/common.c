@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gendec/config.h"
 
 int cli_rank(void) {
     int init = 0, fin = 0, rank = 0;
@@ -102,4 +103,14 @@ void cli_progress_end(cli_progress* p, const char* extra) {
     if (p->tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "%s: done in %.1fs %s\n", p->label, elapsed, extra ? extra : "");
     fflush(stderr);
+}
+
+void cli_run_dir(const gd_config* cfg, const char* out, char* buf, size_t n) {
+    if (out && *out) {
+        snprintf(buf, n, "%s", out);
+        return;
+    }
+    char hex[17];
+    gd_config_hash_hex(gd_config_hash_sections(cfg, CLI_RUN_SECTIONS), hex);
+    snprintf(buf, n, "results/%s/%s", gd_config_string(cfg, "experiment.name"), hex);
 }

@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"bench", "benchmarks: gemm (sgemm roof)", cmd_bench, 0},
     {"data", "datasets: fetch, show, info, prepare (HDF5 cache)", cmd_data, 0},
     {"config", "check an experiment file and print its resolved configuration", cmd_config, 0},
+    {"submit", "submit an experiment's stages as Slurm jobs with dependencies", cmd_submit, 0},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
