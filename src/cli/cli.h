@@ -63,12 +63,17 @@ void cli_run_dir(const struct gd_config* cfg, const char* out, char* buf, size_t
  * NULL when there is none of that name. */
 const unsigned char* cli_job_template(const char* name, size_t* len);
 
+/* The registered command called `name`, or NULL (gendec run calls the stage commands through it). */
+const cli_command* cli_find_command(const char* name);
+
 /* Commands. */
 int cmd_version(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_submit(int argc, char** argv);
 int cmd_data(int argc, char** argv);
 int cmd_config(int argc, char** argv);
+int cmd_run(int argc, char** argv);
+int cmd_report(int argc, char** argv);
 
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);

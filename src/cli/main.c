@@ -11,8 +11,16 @@ static const cli_command commands[] = {
     {"data", "datasets: fetch, show, info, prepare (HDF5 cache)", cmd_data, 0},
     {"config", "check an experiment file and print its resolved configuration", cmd_config, 0},
     {"submit", "submit an experiment's stages as Slurm jobs with dependencies", cmd_submit, 0},
+    {"run", "run an experiment's stages in order, skipping those already done", cmd_run, 1},
+    {"report", "regenerate the paper's tables and figures from result files", cmd_report, 0},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+const cli_command* cli_find_command(const char* name) {
+    for (size_t i = 0; i < n_commands; i++)
+        if (!strcmp(commands[i].name, name)) return &commands[i];
+    return NULL;
+}
 
 static void usage(FILE* f) {
     fprintf(f, "usage: gendec <command> [options]\n"

@@ -23,6 +23,9 @@ static const gd_config_key schema[] = {
     KS("experiment.name", "experiment",
        "results go to results/<name>/; when the file does not set it: the file name without .yaml"),
     KS("experiment.description", "", "free text, copied into the report"),
+    KLS("experiment.stages", "[]", "data|train|cnn|eval|sweep|fgm|neat|report", 0,
+        "stages gendec run runs, in pipeline order; empty = data, train, eval, report, + cnn for traffic_signs "
+        "or an attack, + sweep when a sweep grid is set, + fgm for mnist/fashion_mnist/norb"),
     KI("seed", "1", 0, 1e15,
        "experiment seed: every random stream is keyed by (seed, purpose, item index), never by rank"),
     KE("scale", "full", "quick|full", "quick applies the file's top-level quick: mapping (tests use it)"),
