@@ -16,7 +16,11 @@
  * Parallel mode: gd_h5_create / gd_h5_open with a communicator of more than one rank open the file with the
  * MPI-IO driver; then EVERY function taking that gd_h5* is collective (all ranks call it in the same order with
  * the same names, shapes and attribute values) unless it says otherwise. With MPI_COMM_NULL (or a one-rank
- * communicator) the file is serial and private to the calling process; MPI need not be initialised then. */
+ * communicator) the file is serial and private to the calling process; MPI need not be initialised then.
+ * Known limit of parallel mode (MPI-IO driver, HDF5 1.10.8): when a write fails there (disk full, `ulimit -f`),
+ * the error is returned and the temporary removed as usual, but HDF5 then crashes in MPI_Finalize (a failed
+ * H5Fclose leaves a dangling id; fixed in HDF5 1.14.1). Files that must survive a full disk cleanly should be
+ * written serially (e.g. gather to rank 0). */
 #ifndef GENDEC_IO_H
 #define GENDEC_IO_H
 
@@ -150,7 +154,8 @@ void gd_h5_names_free(char** names, size_t n);
 
 /* ---- attributes ------------------------------------------------------------------------------------
  * `obj` is the path of a group or dataset ("" or "/" = root group); groups are created as needed on write.
- * Writing replaces an existing attribute of the same name. Strings are variable-length UTF-8. */
+ * Writing replaces an existing attribute of the same name. Strings are stored fixed-length, NUL-terminated,
+ * UTF-8 (never variable-length: libhdf5 1.10.8 can loop forever on a damaged global heap). */
 
 gd_status gd_h5_attr_set_str(gd_h5* f, const char* obj, const char* name, const char* value, gd_error* err);
 gd_status gd_h5_attr_set_i64(gd_h5* f, const char* obj, const char* name, int64_t value, gd_error* err);

@@ -169,14 +169,16 @@ static gd_status new_handle(const char* path, MPI_Comm comm, gd_h5** out, gd_err
     return GD_OK;
 }
 
-/* A file access property list: strong close (closing the file closes every object left open); the MPI-IO driver
- * with collective metadata in parallel mode; gendec's own driver (src/io/vfd.c) for serial files being written,
- * whose id goes to *drv (to be unregistered once the file is open). */
+/* A file access property list: strong close (closing the file closes every object left open), no file locks;
+ * the MPI-IO driver with collective metadata in parallel mode; gendec's own driver (src/io/vfd.c) for serial
+ * files being written, whose id goes to *drv (to be unregistered once the file is open). */
 static hid_t make_fapl(const gd_h5* f, hid_t* drv) {
     *drv = H5I_INVALID_HID;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return fapl;
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    /* No flock(): readers only ever see committed files (rename), and cluster file systems often lack locks. */
+    H5Pset_file_locking(fapl, 0, 1);
     /* The 1.8 file format or later stores attributes over 64 KiB (long config texts) in dense storage. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
     if (f->parallel) {

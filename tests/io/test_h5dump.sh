@@ -27,13 +27,15 @@ h5dump -a /complete "$dir/sample.h5" | grep -q '(0): 1' || fail "complete is not
 if python3 -c 'import h5py' 2>/dev/null; then
   python3 - "$dir/sample.h5" <<'PY' || { echo "FAIL: h5py could not read the file as documented" >&2; exit 1; }
 import sys, h5py
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
 f = h5py.File(sys.argv[1], "r")
-assert f.attrs["kind"] == "eval", f.attrs["kind"]
+assert text(f.attrs["kind"]) == "eval", f.attrs["kind"]
 assert int(f.attrs["complete"]) == 1
-assert f.attrs["config_yaml"].startswith("experiment: sample")
+assert text(f.attrs["config_yaml"]).startswith("experiment: sample")
 assert f["per_image/y_star"].shape == (2, 3) and f["per_image/y_star"].dtype == "float32"
 assert list(f["per_image/steps"][:]) == [10, 20, 30, -40]
-assert f["per_image"].attrs["units"] == "probability"
+assert text(f["per_image"].attrs["units"]) == "probability"
 assert f["per_image/y_star"].attrs["threshold"] == 0.75
 PY
 else
