@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gd_test.h"
@@ -159,6 +160,45 @@ static void test_bad_folders(void) {
     CHECK(count_tmp() == 0);
 }
 
+/* Tries to replace the file at path in a folder the process may not write to: 0 when every writer failed with
+ * GD_EIO "Permission denied" naming the path, 1 otherwise. */
+static int try_unwritable(void) {
+    gd_error err;
+    gd_h5* f = NULL;
+    int bad = 0;
+    if (gd_h5_create(path, "model", "", MPI_COMM_NULL, &f, &err) != GD_EIO || f || !strstr(err.msg, "Permission denied") ||
+        !strstr(err.file, path) || !strstr(err.hint, "writable"))
+        bad = 1;
+    if (gd_file_write_atomic(path, "x", 1, &err) != GD_EIO || !strstr(err.msg, "Permission denied")) bad = 1;
+    uint8_t px[4] = {0};
+    if (gd_png_write(path, px, 2, 2, 1, &err) != GD_EIO || !strstr(err.msg, "Permission denied")) bad = 1;
+    return bad;
+}
+
+/* EACCES: an unwritable folder. Root bypasses permissions, so as root a child process drops to user "nobody". */
+static void test_unwritable(void) {
+    write_good(path, 6.0f);
+    chmod(dir, 0755);
+    chmod(path, 0644);
+    if (getuid() == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0) _exit(77);
+            _exit(try_unwritable());
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 77) fprintf(stdout, "note: could not drop to uid 65534\n");
+        else CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unwritable folder: child status %d", status);
+    } else {
+        chmod(dir, 0555);
+        CHECK(try_unwritable() == 0);
+        chmod(dir, 0700);
+    }
+    check_good(path, 6.0f);
+    CHECK(count_tmp() == 0);
+}
+
 /* Writes a raw HDF5 file (not through gendec) with optional kind and complete attributes. */
 static void write_raw(const char* p, const char* kind, int complete) {
     hid_t fid = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -244,6 +284,7 @@ int main(void) {
     test_commit_abort();
     test_fsize_limit();
     test_bad_folders();
+    test_unwritable();
     test_refusals();
     fflush(stderr);
     long size = ftell(stderr);
