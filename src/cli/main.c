@@ -1,5 +1,6 @@
 /* gendec <command> [options]: dispatch, MPI start-up and shutdown. */
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@ static void usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
+    /* A file-size limit (ulimit -f) must surface as a write error naming the file, not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
