@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "gendec/config.h"
 #include "gendec/report.h"
+#include "report_model.h"
 
 static const char* report_usage =
     "usage: gendec report <run folder | results/<experiment> | results> ... [-o DIR] [--no-figures]\n"
@@ -108,7 +109,13 @@ int cmd_report(int argc, char** argv) {
     if (no_paper) o.paper_numbers = 0;
     if (examples >= 0) o.n_examples = examples;
 
-    s = gd_report_write(r, out_dir, &o, NULL, 0, &err);
+    size_t n_runs = gd_report_n_runs(r);
+    gd_report_extra* extra = calloc(n_runs ? n_runs : 1, sizeof *extra);
+    if (!extra) s = gd_error_set(&err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    for (size_t i = 0; !s && i < n_runs; i++) s = cli_report_prepare(r, i, o.figures ? o.n_examples : 0, &extra[i], &err);
+    if (!s) s = gd_report_write(r, out_dir, &o, extra, n_runs, &err);
+    for (size_t i = 0; extra && i < n_runs; i++) cli_report_extra_free(&extra[i]);
+    free(extra);
     if (s) {
         gd_report_free(r);
         return cli_fail(&err);

@@ -157,8 +157,8 @@ static gd_status fig_examples(gd_report* r, size_t i, const char* out_dir, const
         }
     }
     char name[300];
-    snprintf(name, sizeof name, "%s_%s.png", strcmp(r->runs[i].set, "multimnist") ? "fig3" : "fig4", stem);
-    if (strcmp(r->runs[i].set, "multimnist")) snprintf(name, sizeof name, "fig3_%s_examples.png", stem);
+    if (!strcmp(r->runs[i].set, "multimnist")) snprintf(name, sizeof name, "fig4_%s.png", stem);
+    else snprintf(name, sizeof name, "fig3_%s_examples.png", stem);
     s = write_grid(r, out_dir, name, img, rows * m, x->h, x->w, m, labels, err);
 done:
     free(img);

@@ -247,8 +247,10 @@ static void mark_incomplete(const char* path) {
     H5Fclose(f);
 }
 
-int main(void) {
-    snprintf(root, sizeof root, "%s/results", gd_test_tmpdir());
+int main(int argc, char** argv) {
+    /* --fixtures DIR: only write the result files under DIR/results (for tests/report/test_analysis.sh). */
+    int fixtures_only = argc == 3 && !strcmp(argv[1], "--fixtures");
+    snprintf(root, sizeof root, "%s/results", fixtures_only ? argv[2] : gd_test_tmpdir());
     char d_ts[700], d_mm[700], d_fgm[700], d_fash[700], d_neat[700], d_sw[700], d_bad[700];
     snprintf(d_ts, sizeof d_ts, "%s/traffic_signs/aaaa", root);
     snprintf(d_mm, sizeof d_mm, "%s/multimnist/bbbb", root);
@@ -270,6 +272,7 @@ int main(void) {
     write_fgm(d_fash, "fashion_fgm", "fashion_mnist");
     write_neat(d_neat);
     write_sweep(d_sw);
+    if (fixtures_only) return gd_test_done("report fixtures");
 
     gd_error err;
     gd_report* r = NULL;
