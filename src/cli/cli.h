@@ -74,6 +74,44 @@ int cmd_data(int argc, char** argv);
 int cmd_config(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_report(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+int cmd_sweep(int argc, char** argv);
+/* gendec bench classify (cmd_bench_classify.c). */
+int cli_bench_classify(int argc, char** argv);
+
+/* ---- classification commands (infer_session.c) ---- */
+#include "gendec/data.h"
+#include "gendec/infer.h"
+struct gd_config;
+struct gd_cvae;
+
+/* mkdir -p. */
+int cli_mkdirs(const char* path, gd_error* err);
+
+/* The pieces `gendec eval`, `sweep` and `bench classify` share. */
+typedef struct {
+    struct gd_config* cfg;
+    char* yaml;              /* the resolved config (stored in every output) */
+    char results_dir[1024];  /* <results root>/<experiment.name> */
+    char model_path[1024];   /* --model, else <results_dir>/model.h5 */
+    char data_path[1100];    /* rank 0: the data cache file */
+    gd_dataset ds;           /* rank 0 */
+    int h, w, n;             /* image size and components (every rank) */
+    struct gd_cvae* model;   /* every rank */
+    gd_generator gen;
+    gd_infer_opts opts;
+    gd_infer* solver;
+} cli_infer_session;
+
+/* Collective: loads the config (+ --set), the data on rank 0 when need_data (through the data cache), the model on
+ * every rank, and builds the classifier; checks that model and data fit. */
+gd_status cli_infer_open(cli_infer_session* s, const char* yaml, const char* const* sets, size_t n_sets,
+                         const char* model_path, const char* results_root, int need_data, gd_error* err);
+/* Collective: the split named `split` (rank 0's data), at most max_n images (0 = all), on every rank. */
+gd_status cli_infer_split(const cli_infer_session* s, const char* split, int64_t max_n, gd_split* out, gd_error* err);
+void cli_infer_close(cli_infer_session* s);
+/* A gd_infer_eval_opts progress callback over a cli_progress. */
+void cli_infer_progress(void* ctx, int64_t done, int64_t total);
 
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);

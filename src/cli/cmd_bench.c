@@ -88,6 +88,7 @@ static const struct {
     {"gemm", "cblas_sgemm GFLOP/s for the model shapes, 1 and 2 threads", bench_gemm},
     {"layers", "nn dense/conv/convT forward and backward times at the model shapes", cli_bench_layers},
     {"attack", "FGM images/s, NEAT genome evaluations/s and generations/s against the CNN", cli_bench_attack},
+    {"classify", "generative classifier images/s, decoder GFLOP/s vs sgemm roof, 1 vs 2 ranks", cli_bench_classify},
 };
 
 int cmd_bench(int argc, char** argv) {

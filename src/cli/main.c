@@ -14,6 +14,8 @@ static const cli_command commands[] = {
     {"submit", "submit an experiment's stages as Slurm jobs with dependencies", cmd_submit, 0},
     {"run", "run an experiment's stages in order, skipping those already done", cmd_run, 1},
     {"report", "regenerate the paper's tables and figures from result files", cmd_report, 0},
+    {"eval", "classify a split with the trained c-VAE (Eq. 3 + decision rule), write eval.h5", cmd_eval, 1},
+    {"sweep", "classifier hyperparameter grid on the validation split, write sweep.h5", cmd_sweep, 1},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -116,6 +116,19 @@ int main(int argc, char** argv) {
             if (!got && rank == 0) fprintf(stderr, "note: rank 1 got no item; message passing not exercised\n");
         }
 
+        /* large payloads (rendezvous protocol, not eager): a blocking send in the queue would deadlock here */
+        {
+            gd_dist_work wb = w;
+            wb.task_bytes = 300000;
+            wb.result_bytes = 300000;
+            x.fail_item = (size_t)-1;
+            memset(results, 0, sizeof results);
+            memset(stored, 0, sizeof stored);
+            CHECK_OK(gd_dist_run(&wb, dynamic, MPI_COMM_WORLD, &err), &err);
+            if (rank == 0)
+                for (size_t i = 0; i < n; i++) CHECK(stored[i] == 1 && results[i] != 0);
+        }
+
         /* zero items */
         gd_dist_work w0 = w;
         w0.n_items = 0;

@@ -1,0 +1,238 @@
+/* gendec bench classify: speed of the generative classifier (Eq. 3 alone, and with the decision rule and the
+ * refinements) at batch 32 and 256, the GFLOP/s of the decoder passes against the sgemm roof, and 1 vs 2 ranks.
+ * Under `mpiexec -n 2` rank 0 first runs alone (MPI_COMM_SELF, the other rank waits), then both ranks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gendec/data.h"
+#include "gendec/dist.h"
+#include "gendec/model.h"
+
+/* A generator that forwards to the c-VAE and counts (row, decoder) passes and the time spent inside. */
+typedef struct {
+    gd_generator inner;
+    double pairs_fwd, pairs_bwd, seconds;
+    const float* last_y;
+    int last_all;
+} counting_gen;
+
+static gd_status cg_decode(void* ctx, const float* z, const float* y, float* xf, int B, int want_dy, gd_error* err) {
+    counting_gen* c = ctx;
+    double t0 = gd_now();
+    gd_status st = c->inner.decode(c->inner.ctx, z, y, xf, B, want_dy, err);
+    c->seconds += gd_now() - t0;
+    double pairs = 0;
+    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) pairs += want_dy || y[i] != 0.0f;
+    c->pairs_fwd += pairs;
+    c->last_all = want_dy;
+    c->last_y = y;
+    return st;
+}
+
+static gd_status cg_backward(void* ctx, const float* dxf, float* dz, float* dy, int B, gd_error* err) {
+    counting_gen* c = ctx;
+    double t0 = gd_now();
+    gd_status st = c->inner.decode_backward(c->inner.ctx, dxf, dz, dy, B, err);
+    c->seconds += gd_now() - t0;
+    double pairs = 0;
+    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) pairs += c->last_all || c->last_y[i] != 0.0f;
+    c->pairs_bwd += pairs;
+    return st;
+}
+
+static gd_status cg_encode(void* ctx, const float* x, float* z, int B, gd_error* err) {
+    counting_gen* c = ctx;
+    return c->inner.encode_mean(c->inner.ctx, x, z, B, err);
+}
+
+typedef struct {
+    double solve_ips, full_ips, dec_gflops, all_gflops, exact;
+} bench_row;
+
+/* Classifies N images with batch `batch` on comm; fills the figures (rank 0 of comm). */
+static gd_status run_one(gd_cvae* m, const float* x, const uint8_t* labels, int N, int batch, MPI_Comm comm,
+                         double dec_fwd_flops, bench_row* row, gd_error* err) {
+    memset(row, 0, sizeof *row);
+    const gd_cvae_spec* sp = gd_cvae_get_spec(m);
+    counting_gen cg;
+    memset(&cg, 0, sizeof cg);
+    gd_status st = gd_cvae_generator(m, &cg.inner, err);
+    if (st) return st;
+    gd_generator g = cg.inner;
+    g.ctx = &cg;
+    g.decode = cg_decode;
+    g.decode_backward = cg_backward;
+    g.encode_mean = cg_encode;
+    g.max_batch = gd_cvae_max_batch(m) < batch ? gd_cvae_max_batch(m) : batch;
+    gd_infer_opts o;
+    gd_infer_opts_default(&o);
+    o.batch = batch;
+    gd_infer* s = NULL;
+    if ((st = gd_infer_create(&s, &g, &o, err))) return st;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    gd_infer_results r;
+    memset(&r, 0, sizeof r);
+    st = gd_infer_results_alloc(&r, N, sp->n, sp->n * sp->k, 0, err);
+    /* Eq. 3 alone: a dynamic-free static split of the chunks, each rank solving its own block */
+    int size;
+    MPI_Comm_size(comm, &size);
+    int chunks = (N + batch - 1) / batch;
+    size_t cb, ce;
+    gd_dist_block((size_t)chunks, rank, size, &cb, &ce);
+    MPI_Barrier(comm);
+    double t0 = gd_now();
+    for (size_t c = cb; c < ce && !st; c++) {
+        int b0 = (int)c * batch, B = N - b0 < batch ? N - b0 : batch;
+        st = gd_infer_solve(s, x + (size_t)b0 * sp->h * sp->w, (uint64_t)b0, B, &r, b0, err);
+    }
+    MPI_Barrier(comm);
+    double t_solve = gd_now() - t0;
+    st = gd_dist_agree(st, comm, err);
+    /* the whole classification through the evaluator (scatter, solve, decide, gather) */
+    cg.pairs_fwd = cg.pairs_bwd = cg.seconds = 0;
+    gd_infer_eval_opts eo = {0};
+    MPI_Barrier(comm);
+    t0 = gd_now();
+    if (!st) st = gd_infer_eval(s, x, N, 0, &eo, &r, comm, err);
+    double t_full = gd_now() - t0;
+    double local[3] = {cg.pairs_fwd + cg.pairs_bwd, cg.seconds, 0}, sum[3];
+    MPI_Allreduce(local, sum, 3, MPI_DOUBLE, MPI_SUM, comm);
+    if (!st && rank == 0) {
+        gd_infer_metrics mt;
+        gd_infer_metrics_init(&mt, sp->n);
+        gd_infer_metrics_add(&mt, labels, r.ystar, r.ydec, r.noise, N);
+        row->exact = (double)mt.exact / N;
+        row->solve_ips = N / t_solve;
+        row->full_ips = N / t_full;
+        double flops = sum[0] * dec_fwd_flops;
+        row->dec_gflops = flops / (sum[1] / size) / 1e9; /* per rank inside the decoder calls, summed over ranks */
+        row->all_gflops = flops / t_full / 1e9;
+    }
+    gd_infer_results_free(&r);
+    gd_infer_free(s);
+    return st;
+}
+
+int cli_bench_classify(int argc, char** argv) {
+    const char* model_path = NULL;
+    const char* nstr = "512";
+    for (int i = 1; i < argc; i++) {
+        int t;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: [mpiexec -n 2] gendec bench classify [--model PATH] [--n N]\n\n"
+                   "Images classified per second at the default settings (50 Eq. 3 steps, enumeration rule, 50\n"
+                   "refinement steps), Eq. 3 alone and the whole rule, at batch 32 and 256, with the GFLOP/s of the\n"
+                   "decoder passes (forward + backward to z, y) against the 1-thread sgemm roof. The model is\n"
+                   "PATH (a trained c-VAE) or, by default, an untrained MNIST MLP c-VAE (same speed per pass; the\n"
+                   "number of candidates, and so the cost of the rule, depends on the weights). Images: the first\n"
+                   "N MNIST test images when the files are found (data/mnist or $GD_DATA_DIR), else uniform noise.\n"
+                   "Under mpiexec -n 2: rank 0 alone first, then both ranks.\n");
+            return CLI_EXIT_OK;
+        } else if ((t = cli_take(argc, argv, &i, "--model", &model_path)) || (t = cli_take(argc, argv, &i, "--n", &nstr))) {
+            if (t < 0) return cli_usage_error("bench classify", "%s needs a value", argv[i]);
+        } else
+            return cli_usage_error("bench classify", "unknown argument '%s'", argv[i]);
+    }
+    int N = atoi(nstr);
+    if (N < 1) return cli_usage_error("bench classify", "--n must be positive");
+    int init = 0;
+    MPI_Initialized(&init);
+    if (!init) {
+        int provided;
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    }
+    int rank = cli_rank(), size = cli_world_size();
+    gd_error err;
+    gd_error_clear(&err);
+    gd_cvae* m = NULL;
+    gd_status st;
+    if (model_path)
+        st = gd_cvae_load(model_path, 256, 0, &m, &err);
+    else {
+        gd_cvae_spec sp;
+        gd_cvae_spec_default(&sp, 28, 28, 10);
+        st = gd_cvae_create(&sp, 256, 0, &m, &err);
+        if (!st) st = gd_cvae_init_params(m, 1, &err);
+    }
+    const gd_cvae_spec* sp = st ? NULL : gd_cvae_get_spec(m);
+    const int D = sp ? sp->h * sp->w : 0;
+    float* x = NULL;
+    uint8_t* labels = NULL;
+    const char* source = "uniform noise";
+    if (!st) {
+        x = malloc(sizeof(float) * (size_t)N * D);
+        labels = calloc((size_t)N * sp->n, 1);
+        if (!x || !labels) st = gd_error_set(&err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    }
+    if (!st) {
+        gd_data_opts dop;
+        gd_data_opts_default(&dop, GD_DATA_MNIST);
+        dop.max_test = N;
+        dop.max_train = 1;
+        dop.n_val = 0;
+        gd_dataset ds;
+        memset(&ds, 0, sizeof ds);
+        gd_error e2;
+        gd_split te;
+        if (sp->h == 28 && sp->w == 28 && sp->n == 10 && gd_dataset_load(&dop, &ds, NULL, &e2) == GD_OK &&
+            gd_dataset_split(&ds, "test", &te, &e2) == GD_OK && te.count >= N) {
+            memcpy(x, ds.images + te.start * D, sizeof(float) * (size_t)N * D);
+            memcpy(labels, ds.labels + te.start * 10, (size_t)N * 10);
+            source = "MNIST test images";
+        } else {
+            gd_rng r;
+            gd_rng_init(&r, 1, GD_STREAM_USER, 0);
+            for (size_t i = 0; i < (size_t)N * D; i++) x[i] = gd_rng_uniform(&r);
+        }
+        gd_dataset_free(&ds);
+    }
+    st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
+    if (st) {
+        free(x);
+        free(labels);
+        gd_cvae_free(m);
+        int rc = cli_fail(&err);
+        if (!init) MPI_Finalize();
+        return rc;
+    }
+    double dec_fwd = (gd_cvae_train_flops(sp, 1) - gd_cvae_train_flops(sp, 0)) / 3.0;
+    double roof = rank == 0 ? cli_bench_sgemm_gflops(256, 784, 512, 0.5) : 0;
+    char sig[512];
+    gd_cvae_spec_format(sp, sig, sizeof sig);
+    if (rank == 0) {
+        printf("bench classify: %s, %d %s; defaults (50 Eq. 3 steps, enumerate, 50 refinement steps)\n",
+               model_path ? model_path : "untrained MNIST MLP c-VAE", N, source);
+        printf("  model %s; decoder forward %.2f MFLOP per (image, component); sgemm roof (1 thread, 256x784x512) "
+               "%.1f GFLOP/s\n", sig, dec_fwd / 1e6, roof);
+        printf("  %-6s %-5s %12s %12s %14s %12s %10s %8s\n", "ranks", "batch", "Eq.3 img/s", "rule img/s",
+               "decoder GF/s", "of roof", "all GF/s", "exact");
+    }
+    const int batches[2] = {32, 256};
+    bench_row one[2], two[2];
+    for (int bi = 0; bi < 2 && !st; bi++) {
+        if (rank == 0) st = run_one(m, x, labels, N, batches[bi], MPI_COMM_SELF, dec_fwd, &one[bi], &err);
+        st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
+        if (!st && rank == 0)
+            printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f\n", 1, batches[bi], one[bi].solve_ips,
+                   one[bi].full_ips, one[bi].dec_gflops, 100 * one[bi].dec_gflops / roof, one[bi].all_gflops,
+                   one[bi].exact);
+        if (!st && size > 1) {
+            st = run_one(m, x, labels, N, batches[bi], MPI_COMM_WORLD, dec_fwd, &two[bi], &err);
+            if (!st && rank == 0)
+                printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f   speed-up %.2fx (Eq. 3) %.2fx (rule)\n",
+                       size, batches[bi], two[bi].solve_ips, two[bi].full_ips, two[bi].dec_gflops,
+                       100 * two[bi].dec_gflops / roof / size, two[bi].all_gflops, two[bi].exact,
+                       two[bi].solve_ips / one[bi].solve_ips, two[bi].full_ips / one[bi].full_ips);
+        }
+    }
+    if (!st && rank == 0 && size == 1) printf("  (run under 'mpiexec -n 2' for the 2-rank figures)\n");
+    free(x);
+    free(labels);
+    gd_cvae_free(m);
+    int rc = st ? cli_fail(&err) : CLI_EXIT_OK;
+    if (!init) MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,191 @@
+/* `gendec eval` and `gendec sweep` end to end on a tiny generated set (traffic signs, 16 x 16) and a tiny
+ * untrained c-VAE written in the checkpoint layout: outputs exist with the right shapes, 2 ranks (static and
+ * dynamic) give the same bits as 1 rank, the sweep grid and best point, and the bad inputs (model and data
+ * disagree, yl >= yu, missing model) fail with clear messages. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gd_test.h"
+#include "gendec/io.h"
+#include "gendec/model.h"
+
+static char dir[600], yaml[700], results[700], cmd[8192], errfile[700];
+static const char* bin;
+static int have_mpiexec;
+
+/* Writes a c-VAE for 16 x 16 images with n components to path. */
+static void write_model(const char* path, int n) {
+    gd_error err;
+    gd_cvae_spec sp;
+    gd_cvae_spec_default(&sp, 16, 16, n);
+    sp.k = 2;
+    sp.n_enc = 1, sp.enc[0] = 16;
+    sp.n_dec = 1, sp.dec[0] = 16;
+    gd_cvae* m = NULL;
+    CHECK_OK(gd_cvae_create(&sp, 1, 0, &m, &err), &err);
+    CHECK_OK(gd_cvae_init_params(m, 3, &err), &err);
+    char sig[1024], arch[1100];
+    gd_cvae_spec_format(&sp, sig, sizeof sig);
+    snprintf(arch, sizeof arch, "cvae %s", sig);
+    gd_params* P = gd_cvae_params(m);
+    gd_ckpt_array a = {"params", P->data, P->total};
+    gd_ckpt ck = {.kind = "model", .arch = arch, .arrays = &a, .n_arrays = 1};
+    CHECK_OK(gd_ckpt_save(path, &ck, &err), &err);
+    gd_cvae_free(m);
+}
+
+/* Runs a shell command line (stderr to errfile), returns its exit code. */
+static int run(const char* line) {
+    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s 2>%s >/dev/null", line, errfile);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* 1 if errfile contains s. */
+static int err_has(const char* s) {
+    FILE* f = fopen(errfile, "r");
+    if (!f) return 0;
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    if (!strstr(buf, s)) fprintf(stderr, "stderr was: %s\n", buf);
+    return strstr(buf, s) != NULL;
+}
+
+/* Reads dataset name of file path into a new buffer (elements of size esz); *count gets the element count. */
+static void* read_all(const char* path, const char* name, gd_dtype t, int rank, size_t* dims) {
+    gd_error err;
+    gd_h5* f = NULL;
+    void* out = NULL;
+    if (gd_h5_open(path, NULL, MPI_COMM_NULL, &f, &err)) return NULL;
+    if (gd_h5_read_alloc(f, name, t, rank, dims, 1 << 24, &out, &err)) out = NULL;
+    gd_h5_close(f);
+    return out;
+}
+
+/* 1 if the dataset is byte-identical in both files. */
+static int same_ds(const char* a, const char* b, const char* name, gd_dtype t, int rank) {
+    size_t da[8] = {0}, db[8] = {0};
+    void* x = read_all(a, name, t, rank, da);
+    void* y = read_all(b, name, t, rank, db);
+    size_t n = gd_dtype_size(t);
+    for (int i = 0; i < rank; i++) n *= da[i];
+    int ok = x && y && !memcmp(da, db, sizeof da) && !memcmp(x, y, n);
+    if (!ok) fprintf(stderr, "%s differs between %s and %s\n", name, a, b);
+    gd_free(x);
+    gd_free(y);
+    return ok;
+}
+
+int main(void) {
+    bin = getenv("GD_BINARY");
+    if (!bin) {
+        fprintf(stderr, "GD_BINARY is not set (run through ctest)\n");
+        return GD_TEST_SKIP;
+    }
+    have_mpiexec = system("command -v mpiexec >/dev/null 2>&1") == 0;
+    snprintf(dir, sizeof dir, "%s", gd_test_tmpdir());
+    snprintf(yaml, sizeof yaml, "%s/tiny.yaml", dir);
+    snprintf(results, sizeof results, "%s/results", dir);
+    snprintf(errfile, sizeof errfile, "%s/stderr.txt", dir);
+    FILE* f = fopen(yaml, "w");
+    fprintf(f, "experiment: {name: tiny}\nseed: 3\n"
+               "data:\n  set: traffic_signs\n  ts: {size: 16, n_train: 8, n_val: 12, n_test: 20, n_test_seen: 4,"
+               " supersample: 1}\n"
+               "infer: {steps: 8, refine_steps: 4, batch: 8, restarts: 1, l: 0.3, yl: 0.3, yu: 0.6, trace: true}\n");
+    fclose(f);
+    char mdir[800], model[900], model5[900];
+    snprintf(mdir, sizeof mdir, "%s/tiny", results);
+    mkdir(results, 0777);
+    mkdir(mdir, 0777);
+    snprintf(model, sizeof model, "%s/model.h5", mdir);
+    snprintf(model5, sizeof model5, "%s/model5.h5", dir);
+    write_model(model, 4);
+    write_model(model5, 5);
+
+    /* 1 rank */
+    char line[4096], e1[1000], e2[1000], e3[1000];
+    snprintf(line, sizeof line, "%s eval %s --results %s", bin, yaml, results);
+    CHECK_MSG(run(line) == 0, "%s", line);
+    snprintf(e1, sizeof e1, "%s/eval.h5", mdir);
+    size_t d[8] = {0};
+    uint8_t* ydec = read_all(e1, "eval/y_dec", GD_U8, 2, d);
+    CHECK(ydec && d[0] == 20 && d[1] == 4);
+    gd_free(ydec);
+    float* tr = read_all(e1, "eval/trace", GD_F32, 3, d);
+    CHECK(tr && d[0] == 20 && d[1] == 9 && d[2] == 4 && tr[0] == 0.5f);
+    gd_free(tr);
+    {
+        gd_error err;
+        gd_h5* h = NULL;
+        double exact = -1, alt = -1;
+        int64_t count = 0;
+        CHECK_OK(gd_h5_open(e1, "eval", MPI_COMM_NULL, &h, &err), &err);
+        if (h) {
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval", "exact", &exact, &err), &err);
+            CHECK_OK(gd_h5_attr_get_i64(h, "eval", "count", &count, &err), &err);
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval_alt", "exact", &alt, &err), &err);
+            gd_h5_close(h);
+        }
+        CHECK(exact >= 0 && exact <= 1 && count == 20 && alt >= 0 && alt <= 1);
+    }
+
+    /* 2 ranks, static and dynamic: the same bits */
+    if (have_mpiexec) {
+        const char* modes[2] = {"static", "dynamic"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(line, sizeof line,
+                     "mpiexec --allow-run-as-root --oversubscribe -n 2 %s eval %s --results %s --out %s/two%d "
+                     "--set infer.schedule=%s",
+                     bin, yaml, results, dir, k, modes[k]);
+            CHECK_MSG(run(line) == 0, "%s", line);
+            snprintf(e2, sizeof e2, "%s/two%d/eval.h5", dir, k);
+            CHECK(same_ds(e1, e2, "eval/y_star", GD_F32, 2));
+            CHECK(same_ds(e1, e2, "eval/z_star", GD_F32, 2));
+            CHECK(same_ds(e1, e2, "eval/y_dec", GD_U8, 2));
+            CHECK(same_ds(e1, e2, "eval/loss3", GD_F32, 1));
+            CHECK(same_ds(e1, e2, "eval/loss2", GD_F32, 1));
+            CHECK(same_ds(e1, e2, "eval/noise", GD_U8, 1));
+            CHECK(same_ds(e1, e2, "eval/trace", GD_F32, 3));
+            CHECK(same_ds(e1, e2, "eval_alt/y_dec", GD_U8, 2));
+        }
+    } else
+        fprintf(stderr, "note: no mpiexec on PATH; the 2-rank comparison was skipped\n");
+
+    /* sweep: 2 x 2 points, 2 solve groups */
+    snprintf(line, sizeof line, "%s sweep %s --results %s --grid beta=3,5 --grid l=0.05,10", bin, yaml, results);
+    CHECK_MSG(run(line) == 0, "%s", line);
+    snprintf(e3, sizeof e3, "%s/sweep.h5", mdir);
+    double* pts = read_all(e3, "sweep/points", GD_F64, 2, d);
+    CHECK(pts && d[0] == 4 && d[1] == 6);
+    if (pts) CHECK(pts[0] == 3 && pts[3] == 0.05 && pts[4] == 0.3 && pts[5] == 0.6 && pts[6 * 3] == 5 && pts[6 * 3 + 3] == 10);
+    gd_free(pts);
+    double* ex = read_all(e3, "sweep/exact", GD_F64, 1, d);
+    CHECK(ex && d[0] == 4);
+    gd_free(ex);
+    if (have_mpiexec) {
+        snprintf(line, sizeof line,
+                 "mpiexec --allow-run-as-root --oversubscribe -n 2 %s sweep %s --results %s --out %s/sw2 "
+                 "--grid beta=3,5 --grid l=0.05,10 --set infer.schedule=dynamic",
+                 bin, yaml, results, dir);
+        CHECK_MSG(run(line) == 0, "%s", line);
+        snprintf(e2, sizeof e2, "%s/sw2/sweep.h5", dir);
+        CHECK(same_ds(e3, e2, "sweep/exact", GD_F64, 1));
+        CHECK(same_ds(e3, e2, "sweep/counts", GD_I64, 2));
+    }
+
+    /* bad inputs */
+    snprintf(line, sizeof line, "%s eval %s --results %s --model %s", bin, yaml, results, model5);
+    CHECK(run(line) == 1 && err_has("components"));
+    snprintf(line, sizeof line, "%s eval %s --results %s --set infer.yl=0.7", bin, yaml, results);
+    CHECK(run(line) != 0 && err_has("infer.yl"));
+    snprintf(line, sizeof line, "%s eval %s --results %s --model %s/none.h5", bin, yaml, results, dir);
+    CHECK(run(line) == 1 && err_has("none.h5"));
+    snprintf(line, sizeof line, "%s sweep %s --results %s --grid yl=0.7 --grid yu=0.6", bin, yaml, results);
+    CHECK(run(line) == 1 && err_has("yl < yu"));
+    snprintf(line, sizeof line, "%s sweep %s --grid gamma=1", bin, yaml);
+    CHECK(run(line) == 2);
+    return gd_test_done("infer/cli_eval");
+}
