@@ -63,6 +63,19 @@ void cli_run_dir(const struct gd_config* cfg, const char* out, char* buf, size_t
  * NULL when there is none of that name. */
 const unsigned char* cli_job_template(const char* name, size_t* len);
 
+/* The pipeline of an experiment (cmd_run.c), shared by gendec run and gendec submit so that both run the same
+ * stages with the same command lines. Stages are numbered 0..cli_pipeline_size()-1 in pipeline order (data,
+ * train, cnn, eval, sweep, fgm, neat, report). cli_pipeline_stage: the stage's name, whether it runs on every
+ * MPI rank, and the stages whose output it reads (bit d = stage d); NULL for a bad number.
+ * cli_pipeline_wanted: wanted[s] = 1 for the stages the experiment runs (experiment.stages or the default).
+ * cli_pipeline_argv: the stage's gendec arguments (after "gendec"; `out` is the data stage's output file) into
+ * args (at least 16 entries), returns their number. */
+int cli_pipeline_size(void);
+const char* cli_pipeline_stage(int s, int* mpi, unsigned* deps);
+void cli_pipeline_wanted(const struct gd_config* cfg, int* wanted);
+int cli_pipeline_argv(int s, const char* cfg_path, const char* run_dir, const char* data_dir, const char* out,
+                      const char** args);
+
 /* The registered command called `name`, or NULL (gendec run calls the stage commands through it). */
 const cli_command* cli_find_command(const char* name);
 

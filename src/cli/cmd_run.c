@@ -378,3 +378,21 @@ int cmd_run(int argc, char** argv) {
     }
     return CLI_EXIT_OK;
 }
+
+/* ---- the pipeline, shared with gendec submit (declared in cli.h) ---------------------------------------- */
+
+int cli_pipeline_size(void) { return ST_N; }
+
+const char* cli_pipeline_stage(int s, int* mpi, unsigned* deps) {
+    if (s < 0 || s >= ST_N) return NULL;
+    if (mpi) *mpi = stages[s].mpi;
+    if (deps) *deps = stages[s].deps;
+    return stages[s].name;
+}
+
+void cli_pipeline_wanted(const gd_config* cfg, int* wanted) { wanted_stages(cfg, wanted); }
+
+int cli_pipeline_argv(int s, const char* cfg_path, const char* run_dir, const char* data_dir, const char* out,
+                      const char** args) {
+    return stage_argv(s, cfg_path, run_dir, data_dir, out, args);
+}

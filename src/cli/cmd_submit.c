@@ -12,46 +12,47 @@
 
 #include "cli.h"
 #include "gendec/config.h"
+#include "gendec/data.h"
 
 static const char* submit_usage =
-    "usage: gendec submit <experiment.yaml> [--set key=value ...] [--out DIR] [--dry-run]\n"
+    "usage: gendec submit <experiment.yaml> [--set key=value ...] [--out DIR] [--data-dir DIR] [--dry-run]\n"
     "                     [--only STAGES] [--skip STAGES] [--gendec PATH] [--templates DIR]\n"
     "\n"
     "Writes the experiment's stages as Slurm batch scripts into the run folder and submits them with sbatch,\n"
-    "each waiting for the stages it needs (--dependency=afterok, the report afterany), then prints the plan.\n"
+    "each waiting for the stages whose output it reads, then prints the plan. The stages and their command\n"
+    "lines are those of `gendec run` (see `gendec run --help`; experiment.stages chooses them), preceded by\n"
+    "a pre-flight check:\n"
+    "  check    `gendec version --mpi` as an MPI step of the training geometry (5 minutes): gendec and MPI\n"
+    "           start on the compute nodes\n"
+    "  data     gendec data prepare <run>/config.yaml -o results/<experiment>/data-<hash>.h5   (one process)\n"
+    "  train    gendec train <run>/config.yaml --out <run>                 <- check, data\n"
+    "  cnn      gendec train <run>/config.yaml --model cnn --out <run>     <- check, data\n"
+    "  eval     gendec eval <run>/config.yaml --out <run>                  <- check, data, train, cnn\n"
+    "  sweep    gendec sweep <run>/config.yaml --out <run> --slice I --slices N   <- check, data, train\n"
+    "           a job array: one task per (sweep.beta, sweep.b, sweep.c) point, at most 1000\n"
+    "  fgm      gendec attack fgm <run>/config.yaml --out <run>            <- check, data, train, cnn\n"
+    "  neat     gendec attack neat <run>/config.yaml --out <run>           <- check, train, cnn\n"
+    "  report   gendec report <run>             <- every other job, afterany (it reports what is missing)\n"
+    "A job whose dependency failed is cancelled (--kill-on-invalid-dep=yes).\n"
     "\n"
-    "  --set key=value   override a key of the experiment (repeatable), as for every command\n"
-    "  --out DIR         the run folder (default results/<experiment.name>/<run-id>, run-id = the hash of the\n"
-    "                    sections results depend on: " CLI_RUN_SECTIONS ")\n"
+    "  --set key=value   override a key of the experiment (repeatable)\n"
+    "  --out DIR         the run folder (default results/<experiment.name>/<run-id>, as gendec run)\n"
+    "  --data-dir DIR    data root given to the stages (default $GD_DATA_DIR, else ./data)\n"
     "  --dry-run         print the plan and the scripts; write and submit nothing\n"
     "  --only STAGES     submit only these stages (comma-separated); the others are taken as done\n"
     "  --skip STAGES     leave these stages out (e.g. --skip check)\n"
     "  --gendec PATH     the gendec executable the jobs run (default: this one)\n"
     "  --templates DIR   take job templates from DIR when it has them (default: the jobs/ templates built in)\n"
     "\n"
-    "Stages, in order (a stage waits for those after the arrow that are submitted with it):\n"
-    "  check    pre-flight: `gendec version --mpi` as an MPI step of the training geometry (5 minutes)\n"
-    "  data     gendec data prepare <run>/config.yaml --out <run>            (one process)\n"
-    "  train    gendec train <run>/config.yaml --out <run>                   <- check, data\n"
-    "  cnn      gendec train <run>/config.yaml --out <run> --model cnn       <- check, data\n"
-    "  sweep    gendec sweep <run>/config.yaml --out <run> --slice I --slices N   <- train\n"
-    "           a job array, one task per (sweep.beta, sweep.b, sweep.c) point (at most 1000); only when a\n"
-    "           sweep.* grid is not empty\n"
-    "  eval     gendec eval <run>/config.yaml --out <run>                    <- train, cnn, sweep\n"
-    "  fgm      gendec attack fgm <run>/config.yaml --out <run>              <- train, cnn, sweep\n"
-    "           only when the experiment sets attack.fgm keys\n"
-    "  neat     gendec attack neat <run>/config.yaml --out <run>             <- train, cnn, sweep\n"
-    "           only when the experiment sets attack.neat keys\n"
-    "  report   gendec report <run>                   <- every other stage, afterany (reports what is missing)\n"
-    "\n"
     "<run>/config.yaml is the resolved configuration (the file, its quick: mapping, the --set overrides),\n"
-    "frozen at submission. MPI stages run slurm.tasks ranks on slurm.nodes nodes with slurm.cpus_per_task\n"
-    "cores each, started by slurm.launcher (srun --mpi=$SLURM_MPI_TYPE, default pmix; or mpiexec); the\n"
-    "others one process. Every job has slurm.time, slurm.partition, slurm.account, slurm.mem and\n"
-    "slurm.extra_args; --signal=B:USR1@<slurm.signal_seconds> warns the program before the time limit, and a\n"
-    "program that saves its state and exits with 75 is requeued (slurm.requeue) and resumed with --resume.\n"
-    "Scripts go to <run>/jobs/<stage>.sbatch, logs to <run>/logs/, the job ids to <run>/jobs/submitted.tsv\n"
-    "(stage, job id, dependency, script; one block per submission). Templates: jobs/README.md.\n"
+    "frozen at submission. The jobs run in the current folder. MPI stages run slurm.tasks ranks on\n"
+    "slurm.nodes nodes with slurm.cpus_per_task cores each, started by slurm.launcher (srun\n"
+    "--mpi=$SLURM_MPI_TYPE, default pmix; or mpiexec); data and report one process. Every job has\n"
+    "slurm.time, slurm.partition, slurm.account, slurm.mem and slurm.extra_args; --signal=B:USR1@<slurm.\n"
+    "signal_seconds> warns the program before the time limit, and a program that saves its state and exits\n"
+    "with 75 is requeued (slurm.requeue) and resumed with --resume. Scripts go to <run>/jobs/<stage>.sbatch,\n"
+    "logs to <run>/logs/, the job ids to <run>/jobs/submitted.tsv (stage, job id, dependency, script; one\n"
+    "block per submission). Templates and their placeholders: jobs/README.md.\n"
     "To try it without a cluster: bash scripts/slurm-local.sh start && eval \"$(bash scripts/slurm-local.sh env)\"\n";
 
 /* ---- a growable string ------------------------------------------------------------------------------ */
@@ -125,45 +126,34 @@ static void sb_quote(sbuf* b, const char* w) {
     sb_puts(b, "'");
 }
 
-/* ---- the stages --------------------------------------------------------------------------------------- */
+/* ---- the stages ---------------------------------------------------------------------------------------- */
 
-enum { ARGS_NONE, ARGS_CONFIG, ARGS_RUN };
-
-typedef struct {
-    const char* name;
-    const char* template;
-    const char* words; /* the gendec subcommand (and its options when args is ARGS_NONE) */
-    int args;          /* ARGS_CONFIG: <run>/config.yaml --out <run>; ARGS_RUN: <run>; ARGS_NONE */
-    const char* opts;  /* options after the arguments, "" for none */
-    int mpi;           /* an MPI step of slurm.tasks ranks (else one process) */
-    const char* after; /* the stages it waits for (those in the plan) */
-    int after_any;     /* afterany instead of afterok */
-    const char* what;
-} stage_def;
-
-static const stage_def stage_defs[] = {
-    {"check", "check.sbatch", "version --mpi", ARGS_NONE, "", 1, "", 0, "pre-flight MPI step"},
-    {"data", "report.sbatch", "data prepare", ARGS_CONFIG, "", 0, "", 0, "dataset cache"},
-    {"train", "train.sbatch", "train", ARGS_CONFIG, "", 1, "check,data", 0, "c-VAE training"},
-    {"cnn", "train.sbatch", "train", ARGS_CONFIG, "--model cnn", 1, "check,data", 0, "CNN training"},
-    {"sweep", "sweep.sbatch", "sweep", ARGS_CONFIG, "", 1, "train", 0, "hyperparameter grid"},
-    {"eval", "eval.sbatch", "eval", ARGS_CONFIG, "", 1, "train,cnn,sweep", 0, "classification"},
-    {"fgm", "eval.sbatch", "attack fgm", ARGS_CONFIG, "", 1, "train,cnn,sweep", 0, "FGM attack"},
-    {"neat", "eval.sbatch", "attack neat", ARGS_CONFIG, "", 1, "train,cnn,sweep", 0, "NEAT fooling images"},
-    {"report", "report.sbatch", "report", ARGS_RUN, "", 0, "check,data,train,cnn,sweep,eval,fgm,neat", 1, "report"},
-};
-enum { N_STAGES = sizeof stage_defs / sizeof stage_defs[0] };
+/* The stages come from gendec run's pipeline (cli_pipeline_*), so that both run the same stage commands; the
+ * pre-flight check is submit's own. At most this many stages: */
+enum { MAX_STAGES = 16 };
 
 /* A planned job. */
 typedef struct {
-    const stage_def* def;
+    char name[16];
+    int pipeline;       /* the pipeline stage, -1 for the check */
+    int mpi;            /* an MPI step of slurm.tasks ranks (else one process) */
+    unsigned deps;      /* pipeline stages whose output it reads */
     int array;          /* array tasks (0 = a plain job) */
+    const char* template;
     char script[PATH_MAX];
     char job[32];       /* the job id once submitted */
     char dep[512];      /* the --dependency value, "" for none */
     sbuf cmd;           /* the stage's command line */
     sbuf text;          /* the filled script */
 } planned;
+
+/* The template of a stage: one process for data and report, an array for the sweep, MPI otherwise. */
+static const char* stage_template(const char* name, int mpi) {
+    if (!strcmp(name, "check")) return "check.sbatch";
+    if (!strcmp(name, "train") || !strcmp(name, "cnn")) return "train.sbatch";
+    if (!strcmp(name, "sweep")) return "sweep.sbatch";
+    return mpi ? "eval.sbatch" : "report.sbatch";
+}
 
 /* 1 if `name` is in the comma-separated list. */
 static int in_list(const char* list, const char* name) {
@@ -177,10 +167,14 @@ static int in_list(const char* list, const char* name) {
     return 0;
 }
 
-static const stage_def* stage_find(const char* name, size_t len) {
-    for (size_t i = 0; i < N_STAGES; i++)
-        if (strlen(stage_defs[i].name) == len && !strncmp(stage_defs[i].name, name, len)) return &stage_defs[i];
-    return NULL;
+/* 1 if the first len bytes of name are "check" or a pipeline stage. */
+static int stage_exists(const char* name, size_t len) {
+    if (len == 5 && !strncmp(name, "check", 5)) return 1;
+    for (int s = 0; s < cli_pipeline_size(); s++) {
+        const char* n = cli_pipeline_stage(s, NULL, NULL);
+        if (strlen(n) == len && !strncmp(n, name, len)) return 1;
+    }
+    return 0;
 }
 
 /* Checks that every name of a --only/--skip list is a stage. */
@@ -188,9 +182,9 @@ static gd_status check_stage_list(const char* opt, const char* list, gd_error* e
     for (const char* p = list; *p;) {
         const char* e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (!stage_find(p, len))
+        if (!stage_exists(p, len))
             return gd_error_set(err, GD_EINVAL, opt, 0, 0,
-                                "stages: check, data, train, cnn, sweep, eval, fgm, neat, report",
+                                "stages: check, data, train, cnn, eval, sweep, fgm, neat, report",
                                 "'%.*s' is not a stage", (int)len, p);
         if (!e) break;
         p = e + 1;
@@ -198,32 +192,18 @@ static gd_status check_stage_list(const char* opt, const char* list, gd_error* e
     return GD_OK;
 }
 
-/* 1 if the experiment (file or --set) sets any key under `prefix`. */
-static int sets_any(const gd_config* cfg, const char* prefix) {
-    size_t n, pl = strlen(prefix);
-    const gd_config_key* keys = gd_config_schema(&n);
-    for (size_t i = 0; i < n; i++) {
-        const char* file = NULL;
-        if (strncmp(keys[i].key, prefix, pl) != 0) continue;
-        if (gd_config_place(cfg, keys[i].key, &file, NULL, NULL) == 0 && file && strcmp(file, "defaults") != 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Number of sweep array tasks: one per (beta, b, c) point (an empty grid counts once), at most 1000 (Slurm's
- * default MaxArraySize is 1001); 0 when every sweep.* grid is empty. */
+ * default MaxArraySize is 1001). */
 static int sweep_tasks(const gd_config* cfg) {
-    static const char* grids[] = {"sweep.beta", "sweep.b", "sweep.c", "sweep.l", "sweep.yl", "sweep.yu"};
-    size_t any = 0, points = 1;
-    for (int g = 0; g < 6; g++) {
+    static const char* grids[] = {"sweep.beta", "sweep.b", "sweep.c"};
+    size_t points = 1;
+    for (int g = 0; g < 3; g++) {
         size_t n = 0;
         gd_config_floats(cfg, grids[g], &n);
-        any += n;
-        if (g < 3 && n > 0) points *= n;
+        if (n > 0) points *= n;
         if (points > 1000) points = 1000;
     }
-    return any ? (int)points : 0;
+    return (int)points;
 }
 
 /* ---- templates ---------------------------------------------------------------------------------------- */
@@ -409,7 +389,7 @@ static gd_status sbatch_submit(planned* p, gd_error* err) {
     if (p->dep[0]) {
         snprintf(dep, sizeof dep, "--dependency=%s", p->dep);
         argv[a++] = dep;
-        if (!p->def->after_any) argv[a++] = "--kill-on-invalid-dep=yes";
+        if (strncmp(p->dep, "afterany", 8) != 0) argv[a++] = "--kill-on-invalid-dep=yes";
     }
     argv[a++] = p->script;
     argv[a] = NULL;
@@ -424,7 +404,7 @@ static gd_status sbatch_submit(planned* p, gd_error* err) {
                             "cannot run sbatch (not on PATH?)");
     if (status != 0)
         return gd_error_set(err, GD_EIO, p->script, 0, 0, "sbatch printed the reason above",
-                            "sbatch refused the %s job (exit %d)", p->def->name, status);
+                            "sbatch refused the %s job (exit %d)", p->name, status);
     size_t i = 0;
     while (out[i] >= '0' && out[i] <= '9' && i + 1 < sizeof p->job) {
         p->job[i] = out[i];
@@ -462,6 +442,7 @@ typedef struct {
     const char** sets;
     size_t n_sets;
     const char* out;
+    const char* data_dir;
     const char* only;
     const char* skip;
     const char* gendec;
@@ -469,12 +450,18 @@ typedef struct {
     int dry_run;
 } submit_opts;
 
+/* 1 if stage `name` is wanted: by --only when given, else by `by_default`; never when --skip names it. */
+static int stage_wanted(const submit_opts* o, const char* name, int by_default) {
+    int want = o->only ? in_list(o->only, name) : by_default;
+    return want && !(o->skip && in_list(o->skip, name));
+}
+
 /* Builds the plan and the scripts, then prints them (dry run) or writes and submits them. */
 static int submit_run(const submit_opts* o, int argc, char** argv) {
     gd_error err;
     gd_error_clear(&err);
     gd_config* cfg = NULL;
-    planned plan[N_STAGES];
+    planned plan[MAX_STAGES];
     int n_plan = 0, rc = CLI_EXIT_OK;
     char* yaml = NULL;
     sbuf lib = {0}, extra = {0}, tsv = {0};
@@ -486,7 +473,8 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
     if (st) goto fail;
 
     /* Absolute paths: the jobs run elsewhere and later. */
-    char cwd[PATH_MAX], run[PATH_MAX], exe[PATH_MAX], rel[PATH_MAX];
+    char cwd[PATH_MAX], run[PATH_MAX], exe[PATH_MAX], rel[PATH_MAX], cfg_path[PATH_MAX + 16];
+    char data_out[PATH_MAX + 1100], cache[1100];
     if (!getcwd(cwd, sizeof cwd)) {
         st = gd_error_set(&err, GD_EIO, ".", 0, 0, NULL, "getcwd: %s", strerror(errno));
         goto fail;
@@ -498,6 +486,10 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
         goto fail;
     }
     while (strlen(run) > 1 && run[strlen(run) - 1] == '/') run[strlen(run) - 1] = '\0';
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.yaml", run);
+    gd_data_cache_path(cfg, "results", cache, sizeof cache);
+    if (cache[0] == '/') snprintf(data_out, sizeof data_out, "%s", cache);
+    else snprintf(data_out, sizeof data_out, "%s/%s", cwd, cache);
     if (o->gendec) {
         if (!realpath(o->gendec, exe)) {
             st = gd_error_set(&err, GD_EINVAL, o->gendec, 0, 0, "--gendec names the executable the jobs run",
@@ -513,34 +505,39 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
         }
         exe[n] = '\0';
     }
-    if (!path_is_plain(run) || !path_is_plain(cwd) || !path_is_plain(exe)) {
-        st = gd_error_set(&err, GD_EINVAL, !path_is_plain(run) ? run : !path_is_plain(cwd) ? cwd : exe, 0, 0,
-                          "choose folders without spaces or quotes (--out DIR)",
+    if (!path_is_plain(run) || !path_is_plain(cwd)) {
+        st = gd_error_set(&err, GD_EINVAL, !path_is_plain(run) ? run : cwd, 0, 0,
+                          "choose folders without spaces or quotes (--out DIR; submit from another folder)",
                           "a path with spaces, quotes, '$' or '\\' cannot go into #SBATCH lines");
         goto fail;
     }
 
-    /* The plan. */
-    int n_sweep = sweep_tasks(cfg);
-    for (int i = 0; i < N_STAGES; i++) {
-        const stage_def* d = &stage_defs[i];
-        int want;
-        if (o->only) want = in_list(o->only, d->name);
-        else if (!strcmp(d->name, "sweep")) want = n_sweep > 0;
-        else if (!strcmp(d->name, "fgm")) want = sets_any(cfg, "attack.fgm.");
-        else if (!strcmp(d->name, "neat")) want = sets_any(cfg, "attack.neat.");
-        else want = 1;
-        if (o->skip && in_list(o->skip, d->name)) want = 0;
-        if (!want) continue;
-        if (!strcmp(d->name, "sweep") && n_sweep == 0) {
-            st = gd_error_set(&err, GD_EINVAL, o->file, 0, 0, "set sweep.beta, sweep.c, ... or drop 'sweep'",
-                              "--only names the sweep, but every sweep.* grid is empty");
-            goto fail;
-        }
+    /* The plan: the check, then gendec run's stages. */
+    int wanted[MAX_STAGES] = {0}, n_pipe = cli_pipeline_size();
+    if (n_pipe + 1 > MAX_STAGES) {
+        st = gd_error_set(&err, GD_ESTATE, "submit", 0, 0, NULL, "more pipeline stages than MAX_STAGES");
+        goto fail;
+    }
+    cli_pipeline_wanted(cfg, wanted);
+    int check = -1;
+    if (stage_wanted(o, "check", 1)) {
+        planned* p = &plan[n_plan];
+        check = n_plan++;
+        snprintf(p->name, sizeof p->name, "check");
+        p->pipeline = -1;
+        p->mpi = 1;
+    }
+    for (int s = 0; s < n_pipe; s++) {
+        int mpi;
+        unsigned deps;
+        const char* name = cli_pipeline_stage(s, &mpi, &deps);
+        if (!stage_wanted(o, name, wanted[s])) continue;
         planned* p = &plan[n_plan++];
-        p->def = d;
-        p->array = !strcmp(d->name, "sweep") ? n_sweep : 0;
-        snprintf(p->script, sizeof p->script, "%s/jobs/%s.sbatch", run, d->name);
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->pipeline = s;
+        p->mpi = mpi;
+        p->deps = deps;
+        p->array = !strcmp(name, "sweep") ? sweep_tasks(cfg) : 0;
     }
     if (n_plan == 0) {
         st = gd_error_set(&err, GD_EINVAL, "--only/--skip", 0, 0, NULL, "no stage left to submit");
@@ -559,37 +556,33 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
     long long sig = (long long)gd_config_int(cfg, "slurm.signal_seconds");
     if (sig > 0) snprintf(signal, sizeof signal, "B:USR1@%lld", sig);
     else signal[0] = '\0';
-    const char* launch = gd_config_is(cfg, "slurm.launcher", "mpiexec")
-                             ? "mpiexec"
-                             : "srun --mpi=\"${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1";
+    int mpiexec = gd_config_is(cfg, "slurm.launcher", "mpiexec");
+    const char* launch = mpiexec ? "mpiexec" : "srun --mpi=\"${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1";
 
     for (int i = 0; i < n_plan; i++) {
         planned* p = &plan[i];
-        const stage_def* d = p->def;
         sbuf tpl = {0};
-        sbuf* cmd = &p->cmd;
-        sb_quote(cmd, exe);
-        sb_printf(cmd, " %s", d->words);
-        if (d->args == ARGS_CONFIG) {
-            sb_puts(cmd, " ");
-            char path[PATH_MAX + 16];
-            snprintf(path, sizeof path, "%s/config.yaml", run);
-            sb_quote(cmd, path);
-            sb_puts(cmd, " --out ");
-            sb_quote(cmd, run);
-        } else if (d->args == ARGS_RUN) {
-            sb_puts(cmd, " ");
-            sb_quote(cmd, run);
+        sb_quote(&p->cmd, exe);
+        if (p->pipeline < 0) {
+            sb_puts(&p->cmd, " version --mpi");
+        } else {
+            const char* args[32];
+            int na = cli_pipeline_argv(p->pipeline, cfg_path, run, o->data_dir, data_out, args);
+            for (int a = 0; a < na; a++) {
+                sb_puts(&p->cmd, " ");
+                sb_quote(&p->cmd, args[a]);
+            }
         }
-        if (*d->opts) sb_printf(cmd, " %s", d->opts);
-        snprintf(nodes, sizeof nodes, "%lld", d->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1LL);
-        snprintf(tasks, sizeof tasks, "%lld", d->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1LL);
+        p->template = stage_template(p->name, p->mpi);
+        snprintf(p->script, sizeof p->script, "%s/jobs/%.15s.sbatch", run, p->name);
+        snprintf(nodes, sizeof nodes, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1LL);
+        snprintf(tasks, sizeof tasks, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1LL);
         long long par = (long long)gd_config_int(cfg, "slurm.array_parallel");
         if (p->array && par > 0 && par < p->array) snprintf(array, sizeof array, "0-%d%%%lld", p->array - 1, par);
         else if (p->array) snprintf(array, sizeof array, "0-%d", p->array - 1);
         else array[0] = '\0';
-        snprintf(job_name, sizeof job_name, "gd-%s-%s", name, d->name);
-        snprintf(output, sizeof output, "%s/logs/%s-%s.out", run, d->name, p->array ? "%A_%a" : "%j");
+        snprintf(job_name, sizeof job_name, "gd-%s-%.15s", name, p->name);
+        snprintf(output, sizeof output, "%s/logs/%.15s-%s.out", run, p->name, p->array ? "%A_%a" : "%j");
         const kv vals[] = {
             {"JOB_NAME", job_name},
             {"PARTITION", gd_config_string(cfg, "slurm.partition")},
@@ -605,12 +598,12 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
             {"REQUEUE", gd_config_bool(cfg, "slurm.requeue") ? "--requeue" : "--no-requeue"},
             {"SIGNAL", signal},
             {"SBATCH_EXTRA", extra.s ? extra.s : ""},
-            {"LAUNCH", d->mpi ? launch : ""},
-            {"COMMAND", cmd->s ? cmd->s : ""},
+            {"LAUNCH", p->mpi ? launch : ""},
+            {"COMMAND", p->cmd.s ? p->cmd.s : ""},
             {"GD_JOB_LIB", lib.s ? lib.s : ""},
         };
-        st = cmd->oom ? gd_error_set(&err, GD_ENOMEM, "submit", 0, 0, NULL, "out of memory") : GD_OK;
-        if (!st) st = template_load(o->templates, d->template, &tpl, where, sizeof where, &err);
+        st = p->cmd.oom || extra.oom ? gd_error_set(&err, GD_ENOMEM, "submit", 0, 0, NULL, "out of memory") : GD_OK;
+        if (!st) st = template_load(o->templates, p->template, &tpl, where, sizeof where, &err);
         if (!st) st = template_fill(tpl.s ? tpl.s : "", where, vals, sizeof vals / sizeof vals[0], &p->text, &err);
         free(tpl.s);
         if (st) goto fail;
@@ -627,13 +620,13 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
             st = gd_error_set(&err, GD_ENOMEM, "submit", 0, 0, NULL, "out of memory");
             goto fail;
         }
-        snprintf(path, sizeof path, "%s/config.yaml", run);
-        if ((st = write_atomic(path, yaml, strlen(yaml), 0644, &err))) goto fail;
+        if ((st = write_atomic(cfg_path, yaml, strlen(yaml), 0644, &err))) goto fail;
         for (int i = 0; i < n_plan; i++)
             if ((st = write_atomic(plan[i].script, plan[i].text.s, plan[i].text.len, 0755, &err))) goto fail;
     }
 
-    /* Dependencies and submission, in stage order. */
+    /* Dependencies and submission, in pipeline order: a stage waits (afterok) for the stages whose output it
+     * reads and, when it is an MPI step, for the check; the report waits (afterany) for every other job. */
     char stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -645,23 +638,27 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
     sb_puts(&tsv, "\n");
     for (int i = 0; i < n_plan; i++) {
         planned* p = &plan[i];
+        int any = !strcmp(p->name, "report");
         char ids[480] = "";
         size_t used = 0;
-        for (int j = 0; j < i; j++)
-            if (in_list(p->def->after, plan[j].def->name))
-                used += (size_t)snprintf(ids + used, sizeof ids - used, ":%s", o->dry_run ? plan[j].def->name : plan[j].job);
-        if (used) snprintf(p->dep, sizeof p->dep, "%s%s", p->def->after_any ? "afterany" : "afterok", ids);
+        for (int j = 0; j < i && used < sizeof ids; j++) {
+            int waits = any || (j == check && p->mpi) ||
+                        (plan[j].pipeline >= 0 && (p->deps >> plan[j].pipeline & 1u));
+            if (waits)
+                used += (size_t)snprintf(ids + used, sizeof ids - used, ":%s", o->dry_run ? plan[j].name : plan[j].job);
+        }
+        if (used) snprintf(p->dep, sizeof p->dep, "%s%s", any ? "afterany" : "afterok", ids);
         if (!o->dry_run) {
             st = sbatch_submit(p, &err);
             if (st) {
                 if (i > 0) {
                     fprintf(stderr, "gendec submit: submitted before the failure:");
-                    for (int j = 0; j < i; j++) fprintf(stderr, " %s=%s", plan[j].def->name, plan[j].job);
+                    for (int j = 0; j < i; j++) fprintf(stderr, " %s=%s", plan[j].name, plan[j].job);
                     fprintf(stderr, " (recorded in %s/jobs/submitted.tsv; cancel them with scancel)\n", run);
                 }
                 break;
             }
-            sb_printf(&tsv, "%s\t%s\t%s\t%s\n", p->def->name, p->job, p->dep, p->script);
+            sb_printf(&tsv, "%s\t%s\t%s\t%s\n", p->name, p->job, p->dep, p->script);
         }
     }
     if (!o->dry_run && tsv.s) {
@@ -677,12 +674,12 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
     /* The plan. */
     printf("gendec submit: %s (scale %s), run folder %s\n", name, gd_config_string(cfg, "scale"), run);
     int w_job = 3, w_dep = 5, w_res = 9;
-    char res[N_STAGES][160];
+    char res[MAX_STAGES][160];
     for (int i = 0; i < n_plan; i++) {
         planned* p = &plan[i];
-        const char* time_limit = !strcmp(p->def->name, "check") ? "00:05:00" : gd_config_string(cfg, "slurm.time");
-        long long nn = p->def->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1;
-        long long nt = p->def->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1;
+        const char* time_limit = p->pipeline < 0 ? "00:05:00" : gd_config_string(cfg, "slurm.time");
+        long long nn = p->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1;
+        long long nt = p->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1;
         int l = snprintf(res[i], sizeof res[i], "%lld node%s, %lld task%s x %s cpu, %s", nn, nn == 1 ? "" : "s", nt,
                          nt == 1 ? "" : "s", cpus, *time_limit ? time_limit : "no limit");
         if (p->array && l > 0 && (size_t)l < sizeof res[i])
@@ -695,15 +692,23 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
     for (int i = 0; i < n_plan; i++) {
         planned* p = &plan[i];
         /* The command as the job runs it, shortened: gendec for the executable, <run> for the run folder. */
-        sbuf a = {0}, b = {0};
-        if (p->def->mpi) sb_printf(&a, "%s ", gd_config_is(cfg, "slurm.launcher", "mpiexec") ? "mpiexec" : "srun");
+        sbuf a = {0}, b = {0}, c = {0};
+        if (p->mpi) sb_printf(&a, "%s ", mpiexec ? "mpiexec" : "srun");
         sb_replace_all(&a, p->cmd.s ? p->cmd.s : "", exe, "gendec");
         if (p->array) sb_puts(&a, " --slice I --slices N");
         sb_replace_all(&b, a.s ? a.s : "", run, "<run>");
-        printf("  %-7s %-*s %-*s %-*s %s\n", p->def->name, w_job, o->dry_run ? "-" : p->job, w_dep,
-               p->dep[0] ? p->dep : "-", w_res, res[i], b.s ? b.s : "");
+        sb_replace_all(&c, b.s ? b.s : "", cwd, ".");
+        printf("  %-7s %-*s %-*s %-*s %s\n", p->name, w_job, o->dry_run ? "-" : p->job, w_dep,
+               p->dep[0] ? p->dep : "-", w_res, res[i], c.s ? c.s : "");
+        if (p->pipeline >= 0) {
+            const char* word = cli_pipeline_stage(p->pipeline, NULL, NULL);
+            const char* command = !strcmp(word, "cnn") ? "train" : !strcmp(word, "fgm") || !strcmp(word, "neat") ? "attack" : word;
+            if (!cli_find_command(command))
+                printf("  %-7s (the '%s' command is not part of this build of gendec)\n", "", command);
+        }
         free(a.s);
         free(b.s);
+        free(c.s);
     }
     if (o->dry_run) {
         for (int i = 0; i < n_plan; i++) printf("\n==> %s <==\n%s", plan[i].script, plan[i].text.s);
@@ -746,6 +751,9 @@ int cmd_submit(int argc, char** argv) {
         } else if ((t = cli_take(argc, argv, &i, "--out", &v))) {
             if (t < 0 || !*v) rc = cli_usage_error("submit", "--out needs a folder");
             else o.out = v;
+        } else if ((t = cli_take(argc, argv, &i, "--data-dir", &v))) {
+            if (t < 0 || !*v) rc = cli_usage_error("submit", "--data-dir needs a folder");
+            else o.data_dir = v;
         } else if ((t = cli_take(argc, argv, &i, "--only", &v))) {
             if (t < 0 || !*v) rc = cli_usage_error("submit", "--only needs stages, e.g. --only eval,report");
             else o.only = v;

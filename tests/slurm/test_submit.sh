@@ -57,7 +57,7 @@ tsv="$run/jobs/submitted.tsv"
 mapfile -t ids < <(grep -v '^#' "$tsv" | cut -f2)
 jobs_submitted+=("${ids[@]}")
 stages=$(grep -v '^#' "$tsv" | cut -f1 | tr '\n' ' ')
-[ "$stages" = "check data train cnn sweep eval report " ] || fail "submitted stages: '$stages'"
+[ "$stages" = "check data train cnn eval sweep report " ] || fail "submitted stages: '$stages'"
 wait_done 120 "${ids[@]}"
 echo "$me: all jobs ended $((SECONDS - t1)) s after submission"
 for id in "${ids[@]}"; do expect_completed "$id"; done
@@ -84,8 +84,9 @@ done
 
 # The command lines: <run>/config.yaml --out <run> (the report: <run>), and the frozen config is valid.
 grep -q " start train rank=0 task=- args=train $run/config.yaml --out $run\$" "$log" || fail "train args: $(grep ' start train' "$log")"
-grep -q " start cnn rank=0 task=- args=train $run/config.yaml --out $run --model cnn\$" "$log" || fail "cnn args"
-grep -q " start data rank=0 task=- args=data prepare $run/config.yaml --out $run\$" "$log" || fail "data args"
+grep -q " start cnn rank=0 task=- args=train $run/config.yaml --model cnn --out $run\$" "$log" || fail "cnn args"
+cache="$work/results/traffic_signs/data-$("$bin" config "$run/config.yaml" --hash seed,data).h5"
+grep -q " start data rank=0 task=- args=data prepare $run/config.yaml -o $cache\$" "$log" || fail "data args: $(grep ' start data' "$log")"
 grep -q " start report rank=0 task=- args=report $run\$" "$log" || fail "report args: $(grep ' report ' "$log")"
 "$bin" config "$run/config.yaml" >/dev/null || fail "gendec config rejects the frozen $run/config.yaml"
 
@@ -102,9 +103,9 @@ before() { # before A B: every A ended before B started
 check_end=$(stat -c %Y "$(ls "$run"/logs/check-*.out)")
 before data train
 before data cnn
-before train sweep
-before sweep eval
+before train eval
 before cnn eval
+before train sweep
 before eval report
 before sweep report
 awk -v a="$check_end" -v b="$(first_start train)" 'BEGIN { exit !(a <= b + 1) }' ||

@@ -53,16 +53,20 @@ t=$(script "$out" report)
 has "$t" "#SBATCH --ntasks=1"
 has "$t" "gd_job_run $bin report $work/run1"
 has "$(script "$out" check)" "#SBATCH --time=00:05:00"
-has "$(script "$out" cnn)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --out $work/run1 --model cnn \$(gd_job_resume)"
-has "$out" "  report  -   afterany:check:data:train:cnn:eval 1 node, 1 task x 1 cpu, 01:00:00  gendec report <run>"
+has "$(script "$out" cnn)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --model cnn --out $work/run1 \$(gd_job_resume)"
+data_hash=$("$bin" config "$exp" --set scale=quick --hash seed,data)
+has "$(script "$out" data)" "gd_job_run $bin data prepare $work/run1/config.yaml -o $work/results/traffic_signs/data-$data_hash.h5"
+grep -q '^  report  -   afterany:check:data:train:cnn:eval .* gendec report <run>$' <<<"$out" || fail "report line: $out"
+grep -q '^  eval    -   afterok:check:data:train:cnn ' <<<"$out" || fail "eval line: $out"
 
-# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once), attack.fgm set, every slurm.* key.
+# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once), experiment.stages, every slurm.* key.
 out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run2" --set 'sweep.beta=[5, 7]' \
   --set 'sweep.c=[0.001, 0.01, 0.1]' --set 'sweep.l=[0.1, 0.2]' --set slurm.array_parallel=2 \
   --set slurm.partition=batch --set slurm.account=proj1 --set slurm.mem=4G --set slurm.nodes=2 \
   --set slurm.tasks=8 --set slurm.cpus_per_task=3 --set slurm.time=1-02:00:00 --set slurm.signal_seconds=300 \
-  --set 'slurm.extra_args=[--qos=short, --constraint=avx2]' --set attack.fgm.norm=l2)
-[ "$(stages "$out")" = "check data train cnn sweep eval fgm report " ] || fail "stages: '$(stages "$out")'"
+  --set 'slurm.extra_args=[--qos=short, --constraint=avx2]' --data-dir /srv/data \
+  --set 'experiment.stages=[data, train, cnn, eval, sweep, fgm, report]')
+[ "$(stages "$out")" = "check data train cnn eval sweep fgm report " ] || fail "stages: '$(stages "$out")'"
 t=$(script "$out" sweep)
 has "$t" "#SBATCH --array=0-5%2"
 has "$t" "#SBATCH --output=$work/run2/logs/sweep-%A_%a.out"
@@ -76,8 +80,10 @@ t=$(script "$out" data)
 has "$t" "#SBATCH --nodes=1"
 has "$t" "#SBATCH --ntasks=1"
 has "$t" "#SBATCH --cpus-per-task=3"
-has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin attack fgm $work/run2/config.yaml --out $work/run2 \$(gd_job_resume)"
-grep -q '^  eval    -   afterok:train:cnn:sweep ' <<<"$out" || fail "eval does not wait for train, cnn, sweep: $out"
+has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin attack fgm $work/run2/config.yaml --out $work/run2 --data-dir /srv/data \$(gd_job_resume)"
+grep -q '^  sweep   -   afterok:check:data:train ' <<<"$out" || fail "sweep waits for check, data, train: $out"
+grep -q '^  fgm     -   afterok:check:data:train:cnn ' <<<"$out" || fail "fgm waits for check, data, train, cnn: $out"
+grep -q '^  report  -   afterany:check:data:train:cnn:eval:sweep:fgm ' <<<"$out" || fail "report: $out"
 
 # 3. No warning signal, no requeue, mpiexec; --only and --skip.
 out=$("$bin" submit "$exp" --dry-run --out "$work/run3" --set slurm.signal_seconds=0 --set slurm.requeue=false \
@@ -101,13 +107,15 @@ expect_error() { # expect_error CODE PATTERN ARGS...
 expect_error 2 "name an experiment file"
 expect_error 2 "unknown option '--bogus'" "$exp" --bogus
 expect_error 1 "'bogus' is not a stage" "$exp" --dry-run --only train,bogus
-expect_error 1 "every sweep.\* grid is empty" "$exp" --dry-run --only sweep
 expect_error 1 "slurm.tasks: 0 is out of range" "$exp" --dry-run --set slurm.tasks=0
 expect_error 1 "slurm.launcher" "$exp" --dry-run --set slurm.launcher=ssh
 expect_error 1 "cannot go into #SBATCH lines" "$exp" --dry-run --out "$work/with space"
 mkdir -p tpl
 printf '#!/bin/bash\n#SBATCH --job-name=@JOB_NAME@\necho @BOGUS@\n' >tpl/train.sbatch
 expect_error 1 "tpl/train.sbatch:3:6: unknown placeholder @BOGUS@" "$exp" --dry-run --templates tpl
+
+# A sweep without a grid (named by --only) is an array of one task.
+has "$(script "$("$bin" submit "$exp" --dry-run --only sweep)" sweep)" "#SBATCH --array=0-0"
 
 # 5. --templates: a template found in the folder replaces the built-in one; the others stay built in.
 printf '#!/bin/bash\n#SBATCH --job-name=@JOB_NAME@\n#SBATCH --partition=@PARTITION@\n@GD_JOB_LIB@\n# site template\ngd_job_run @LAUNCH@ @COMMAND@\n' >tpl/train.sbatch
@@ -135,7 +143,7 @@ run="$work/results/traffic_signs/$hash"
 grep -q "run folder $run\$" <<<"$out" || fail "default run folder is not $run: $out"
 tsv="$run/jobs/submitted.tsv"
 [ "$(grep -v '^#' "$tsv" | cut -f1,2,3 | tr '\t' ' ' | tr '\n' '|')" = \
-  "check 101 |data 102 |train 103 afterok:101:102|cnn 104 afterok:101:102|sweep 105 afterok:103|eval 106 afterok:103:104:105|report 107 afterany:101:102:103:104:105:106|" ] ||
+  "check 101 |data 102 |train 103 afterok:101:102|cnn 104 afterok:101:102|eval 105 afterok:101:102:103:104|sweep 106 afterok:101:102:103|report 107 afterany:101:102:103:104:105:106|" ] ||
   fail "submitted.tsv: $(cat "$tsv")"
 grep -q "^# .* gendec submit $exp --set scale=quick --set 'sweep.c=\[0.01, 0.1\]'\$" "$tsv" || fail "tsv header: $(head -1 "$tsv")"
 grep -qx "103 --parsable --dependency=afterok:101:102 --kill-on-invalid-dep=yes $run/jobs/train.sbatch" sbatch.log ||
@@ -143,7 +151,7 @@ grep -qx "103 --parsable --dependency=afterok:101:102 --kill-on-invalid-dep=yes 
 grep -qx "107 --parsable --dependency=afterany:101:102:103:104:105:106 $run/jobs/report.sbatch" sbatch.log ||
   fail "report: $(cat sbatch.log)"
 grep -qx "101 --parsable $run/jobs/check.sbatch" sbatch.log || fail "check: $(cat sbatch.log)"
-for s in check data train cnn sweep eval report; do
+for s in check data train cnn eval sweep report; do
   [ -x "$run/jobs/$s.sbatch" ] || fail "$run/jobs/$s.sbatch is not an executable file"
   bash -n "$run/jobs/$s.sbatch" || fail "$s.sbatch: bash syntax"
 done
