@@ -84,6 +84,7 @@ int cmd_version(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_submit(int argc, char** argv);
 int cmd_data(int argc, char** argv);
+int cli_bench_data(int argc, char** argv); /* gendec bench data (in cmd_data.c) */
 int cmd_config(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_report(int argc, char** argv);

@@ -89,6 +89,7 @@ static const struct {
     {"layers", "nn dense/conv/convT forward and backward times at the model shapes", cli_bench_layers},
     {"attack", "FGM images/s, NEAT genome evaluations/s and generations/s against the CNN", cli_bench_attack},
     {"classify", "generative classifier images/s, decoder GFLOP/s vs sgemm roof, 1 vs 2 ranks", cli_bench_classify},
+    {"data", "preparing MNIST, 128k multiMNIST, 30k traffic signs (s, images/s)", cli_bench_data},
 };
 
 int cmd_bench(int argc, char** argv) {
