@@ -255,12 +255,15 @@ void gd_infer_metrics_summary(const gd_infer_metrics* m, gd_infer_summary* s);
 typedef struct {
     const double* v[6]; /* values of beta, b, c, l, yl, yu; a NULL/empty list = the solver's current value */
     size_t len[6];
+    size_t slice, slices; /* slices > 1: only block `slice` of the (beta, b, c) groups (gd_dist_block), e.g. one
+                             Slurm array task each; the slices' points are consecutive ranges of the whole grid */
 } gd_sweep_grid;
 
 enum { GD_SWEEP_BETA = 0, GD_SWEEP_B, GD_SWEEP_C, GD_SWEEP_L, GD_SWEEP_YL, GD_SWEEP_YU };
 
 typedef struct {
     size_t n_points;           /* grid points with yl < yu, in order beta, b, c, l, yl, yu (yu fastest) */
+    size_t first_point, total_points; /* this slice's range in the whole grid */
     double (*point)[6];        /* (n_points, 6) */
     gd_infer_metrics* metrics; /* (n_points) */
     size_t n_solve_groups;     /* distinct (beta, b, c) */

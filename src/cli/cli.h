@@ -107,7 +107,7 @@ typedef struct {
     struct gd_config* cfg;
     char* yaml;              /* the resolved config (stored in every output) */
     char results_dir[1024];  /* <results root>/<experiment.name> */
-    char model_path[1024];   /* --model, else <results_dir>/model.h5 */
+    char model_path[1024];   /* --model, else <out>/model.h5, else <results_dir>/model.h5 */
     char data_path[1100];    /* rank 0: the data cache file */
     gd_dataset ds;           /* rank 0 */
     int h, w, n;             /* image size and components (every rank) */
@@ -120,7 +120,12 @@ typedef struct {
 /* Collective: loads the config (+ --set), the data on rank 0 when need_data (through the data cache), the model on
  * every rank, and builds the classifier; checks that model and data fit. */
 gd_status cli_infer_open(cli_infer_session* s, const char* yaml, const char* const* sets, size_t n_sets,
-                         const char* model_path, const char* results_root, int need_data, gd_error* err);
+                         const char* model_path, const char* out_dir, const char* results_root, const char* data_dir,
+                         int need_data, gd_error* err);
+/* The best point (beta, b, c, l, yl, yu) of <dir>/sweep.h5; *found = 0 (GD_OK) when there is no such file. */
+gd_status cli_sweep_best(const char* dir, double point[6], int* found, gd_error* err);
+/* Sets the classifier of s to a sweep point (every rank). */
+gd_status cli_infer_apply_point(cli_infer_session* s, const double point[6], gd_error* err);
 /* Collective: the split named `split` (rank 0's data), at most max_n images (0 = all), on every rank. */
 gd_status cli_infer_split(const cli_infer_session* s, const char* split, int64_t max_n, gd_split* out, gd_error* err);
 void cli_infer_close(cli_infer_session* s);

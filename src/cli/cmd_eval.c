@@ -17,9 +17,14 @@ static const char* eval_usage =
     "rejection, argmax of y*, CapsNet top-2, per-component precision/recall, the other rule's exact match).\n\n"
     "options:\n"
     "  --set KEY=VALUE     override a config key (repeatable), e.g. --set infer.rule=top3\n"
-    "  --model PATH        the trained model (default <results>/<experiment>/model.h5)\n"
-    "  --out DIR           where eval.h5 goes (default <results>/<experiment>)\n"
-    "  --results DIR       results root (default ./results)\n"
+    "  --out DIR           the run folder: model.h5 (and sweep.h5) are read from it, eval.h5 written to it\n"
+    "                      (default <results>/<experiment>)\n"
+    "  --model PATH        the trained model (default <out>/model.h5)\n"
+    "  --results DIR       results root (default ./results; also holds the data cache)\n"
+    "  --data-dir DIR      where the data set's files are (default $GD_DATA_DIR or ./data)\n"
+    "  --no-sweep          keep the infer.* values even when <out>/sweep.h5 holds a best point (by default the\n"
+    "                      paper's protocol: the hyperparameters chosen on the validation split are used)\n"
+    "  --resume            accepted for requeued jobs (the evaluation is recomputed)\n"
     "  --split NAME        split to classify (default test)\n"
     "  --n N               only the first N images of the split\n"
     "  --no-alt            do not also decide with the other rule (top3 beside enumerate, or the reverse)\n"
@@ -37,6 +42,7 @@ static gd_status put(gd_h5* f, const char* name, gd_dtype t, size_t d0, size_t d
 
 /* Writes eval.h5 (rank 0). */
 static gd_status write_eval(const char* path, const cli_infer_session* s, const gd_split* sp, const char* split,
+                            int from_sweep,
                             const gd_infer_results* r, const gd_infer_results* alt, const gd_infer_summary* sm,
                             const gd_infer_metrics* m, const gd_infer_summary* sa, double seconds, gd_error* err) {
     gd_h5* f = NULL;
@@ -85,7 +91,7 @@ static gd_status write_eval(const char* path, const cli_infer_session* s, const 
                 {"steps", o->steps}, {"lr", o->lr}, {"y0", o->y0}, {"restarts", o->restarts}, {"beta", o->beta},
                 {"b", o->b}, {"c", o->c}, {"l", o->l}, {"yl", o->yl}, {"yu", o->yu},
                 {"max_ambiguous", o->max_ambiguous}, {"refine_steps", o->refine_steps},
-                {"binarize_input", o->binarize_input}, {"batch", o->batch}};
+                {"binarize_input", o->binarize_input}, {"batch", o->batch}, {"from_sweep", from_sweep}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !st; i++) st = gd_h5_attr_set_f64(f, "eval", nums[i].k, nums[i].v, err);
     struct {
         const char* k;
@@ -114,9 +120,10 @@ int cmd_eval(int argc, char** argv) {
     const char* root = NULL;
     const char* split = "test";
     const char* nstr = NULL;
+    const char* data_dir = NULL;
     const char* sets[MAX_SETS];
     size_t n_sets = 0;
-    int alt = 1;
+    int alt = 1, use_sweep = 1;
     for (int i = 1; i < argc; i++) {
         int t;
         const char* v = NULL;
@@ -128,10 +135,15 @@ int cmd_eval(int argc, char** argv) {
             sets[n_sets++] = v;
         } else if ((t = cli_take(argc, argv, &i, "--model", &model)) || (t = cli_take(argc, argv, &i, "--out", &out)) ||
                    (t = cli_take(argc, argv, &i, "--results", &root)) ||
+                   (t = cli_take(argc, argv, &i, "--data-dir", &data_dir)) ||
                    (t = cli_take(argc, argv, &i, "--split", &split)) || (t = cli_take(argc, argv, &i, "--n", &nstr))) {
             if (t < 0) return cli_usage_error("eval", "%s needs a value", argv[i]);
         } else if (cli_flag(argv, i, "--no-alt"))
             alt = 0;
+        else if (cli_flag(argv, i, "--no-sweep"))
+            use_sweep = 0;
+        else if (cli_flag(argv, i, "--resume")) {
+        }
         else if (argv[i][0] == '-')
             return cli_usage_error("eval", "unknown option '%s'", argv[i]);
         else if (!yaml)
@@ -150,12 +162,29 @@ int cmd_eval(int argc, char** argv) {
     gd_error_clear(&err);
     cli_infer_session s;
     int rank = cli_rank();
-    if (cli_infer_open(&s, yaml, sets, n_sets, model, root, 1, &err)) {
+    if (cli_infer_open(&s, yaml, sets, n_sets, model, out, root, data_dir, 1, &err)) {
         cli_infer_close(&s);
         return cli_fail(&err);
     }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", out && *out ? out : s.results_dir);
+    /* the hyperparameters chosen on the validation split, when a sweep has run */
+    double point[6];
+    int found = 0;
+    gd_status st = GD_OK;
+    if (use_sweep) {
+        if (rank == 0) st = cli_sweep_best(dir, point, &found, &err);
+        st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
+        MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Bcast(point, 6, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        if (!st && found) st = gd_dist_agree(cli_infer_apply_point(&s, point, &err), MPI_COMM_WORLD, &err);
+        if (!st && found && rank == 0)
+            printf("gendec eval: using the best point of %s/sweep.h5: beta %g b %g c %g l %g yl %g yu %g "
+                   "(--no-sweep keeps the infer.* values)\n", dir, point[0], point[1], point[2], point[3], point[4],
+                   point[5]);
+    }
     gd_split sp;
-    gd_status st = cli_infer_split(&s, split, max_n, &sp, &err);
+    if (!st) st = cli_infer_split(&s, split, max_n, &sp, &err);
     gd_infer_results r, a;
     memset(&r, 0, sizeof r);
     memset(&a, 0, sizeof a);
@@ -189,11 +218,10 @@ int cmd_eval(int argc, char** argv) {
                 gd_infer_metrics_add(&ma, s.ds.labels + sp.start * n, a.ystar, a.ydec, a.noise, sp.count);
                 gd_infer_metrics_summary(&ma, &sa);
             }
-            char dir[1024], path[1100];
-            snprintf(dir, sizeof dir, "%s", out && *out ? out : s.results_dir);
+            char path[1100];
             snprintf(path, sizeof path, "%s/eval.h5", dir);
             st = cli_mkdirs(dir, &err);
-            if (!st) st = write_eval(path, &s, &sp, split, &r, alt ? &a : NULL, &sm, &m, alt ? &sa : NULL, dt, &err);
+            if (!st) st = write_eval(path, &s, &sp, split, found, &r, alt ? &a : NULL, &sm, &m, alt ? &sa : NULL, dt, &err);
             if (!st) {
                 const gd_infer_opts* o = &s.opts;
                 printf("gendec eval: %lld images of %s %s [%lld, %lld) in %.1f s (%.2f images/s) on %d rank%s\n",

@@ -1,6 +1,8 @@
 /* gendec sweep <experiment.yaml>: the classifier's hyperparameter grid on the validation split (paper §3.2:
  * beta, b, l, yl, yu and c chosen on a validation set), spread over the ranks; writes sweep.h5 and reports the
- * best point. The Eq. 3 optimisation runs once per (beta, b, c) and chunk; l, yl, yu are applied afterwards. */
+ * best point. The Eq. 3 optimisation runs once per (beta, b, c) and chunk; l, yl, yu are applied afterwards.
+ * With --slice I --slices N (a Slurm job array) each task does a block of the (beta, b, c) groups into
+ * sweep.slice-I-of-N.h5; the task that finds all N slices complete merges them into sweep.h5. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +17,29 @@ static const char* sweep_usage =
     "Evaluates the grid sweep.beta x sweep.b x sweep.c x sweep.l x sweep.yl x sweep.yu (an empty list keeps the\n"
     "infer.* value; points with yl >= yu are skipped) on the validation split with the trained c-VAE, over all\n"
     "MPI ranks, and writes sweep.h5 (every point with its metrics, the best point). The Eq. 3 solve runs once\n"
-    "per (beta, b, c); l, yl, yu only change the decision and reuse it.\n\n"
+    "per (beta, b, c); l, yl, yu only change the decision and reuse it. `gendec eval` then uses the best point.\n\n"
     "options:\n"
     "  --grid KEY=V1,V2,...  a grid axis (beta, b, c, l, yl, yu), replacing sweep.KEY (repeatable)\n"
     "  --set KEY=VALUE       override a config key (repeatable)\n"
-    "  --model PATH          the trained model (default <results>/<experiment>/model.h5)\n"
-    "  --out DIR             where sweep.h5 goes (default <results>/<experiment>)\n"
-    "  --results DIR         results root (default ./results)\n"
+    "  --out DIR             the run folder: model.h5 is read from it, sweep.h5 written to it\n"
+    "                        (default <results>/<experiment>)\n"
+    "  --model PATH          the trained model (default <out>/model.h5)\n"
+    "  --results DIR         results root (default ./results; also holds the data cache)\n"
+    "  --data-dir DIR        where the data set's files are (default $GD_DATA_DIR or ./data)\n"
     "  --split NAME          split to use (default validation)\n"
     "  --n N                 only the first N images (default sweep.n_val, 0 = all)\n"
+    "  --slice I --slices N  only block I of N of the (beta, b, c) groups (Slurm job arrays), into\n"
+    "                        sweep.slice-I-of-N.h5; the last slice to finish merges all into sweep.h5\n"
+    "  --resume              accepted for requeued jobs (a sweep slice is recomputed)\n"
     "sweep.metric = accuracy picks the point with the best exact-match accuracy; balanced = the mean of that and\n"
     "the rejection rate on as many uniform-noise images (stream seed/infer, images numbered from 2^40).\n";
 
 #define MAX_SETS 64
 #define MAX_GRID 256
+#define N_COLS 7
 
 static const char* axis_names[6] = {"beta", "b", "c", "l", "yl", "yu"};
+static const char* col_names[N_COLS] = {"exact", "rejection", "argmax", "answer", "top2", "noise_rejection", "score"};
 
 /* Parses "key=v1,v2,..." into the axis values. */
 static int parse_grid(const char* s, double vals[6][MAX_GRID], size_t len[6]) {
@@ -54,13 +63,178 @@ static int parse_grid(const char* s, double vals[6][MAX_GRID], size_t len[6]) {
     return len[a] ? 0 : -1;
 }
 
+/* A sweep table in memory: P points. */
+typedef struct {
+    size_t P, first, total, best;
+    double* points;  /* (P, 6) */
+    double* cols[N_COLS]; /* (P) each */
+    int64_t* counts; /* (P, 4) images, exact, rejected, argmax */
+    int64_t images, chunks_solved, refined, asked;
+    double seconds, best_score;
+} sweep_table;
+
+static void table_free(sweep_table* t) {
+    gd_free(t->points);
+    for (int c = 0; c < N_COLS; c++) gd_free(t->cols[c]);
+    gd_free(t->counts);
+    memset(t, 0, sizeof *t);
+}
+
+static gd_status table_alloc(sweep_table* t, size_t P, gd_error* err) {
+    memset(t, 0, sizeof *t);
+    t->P = P;
+    size_t m = P ? P : 1;
+    t->points = gd_alloc(m * 6 * sizeof(double));
+    t->counts = gd_alloc(m * 4 * sizeof(int64_t));
+    int ok = t->points && t->counts;
+    for (int c = 0; c < N_COLS; c++) ok &= (t->cols[c] = gd_alloc(m * sizeof(double))) != NULL;
+    if (ok) return GD_OK;
+    table_free(t);
+    return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory for %zu sweep points", P);
+}
+
+/* The best point: highest score, first on ties. */
+static void table_best(sweep_table* t) {
+    t->best = 0;
+    t->best_score = -1;
+    for (size_t k = 0; k < t->P; k++)
+        if (t->cols[6][k] > t->best_score) t->best_score = t->cols[6][k], t->best = k;
+}
+
+/* Writes a table as a sweep file (rank 0, serial). */
+static gd_status table_write(const sweep_table* t, const char* path, const cli_infer_session* s, const char* split,
+                             int balanced, size_t slice, size_t slices, gd_error* err) {
+    gd_h5* f = NULL;
+    gd_status st = gd_h5_create(path, "sweep", s->yaml, MPI_COMM_NULL, &f, err);
+    if (st) return st;
+    size_t d2[2] = {t->P, 6}, d1[1] = {t->P}, dc[2] = {t->P, 4};
+    st = gd_h5_write(f, "sweep/points", GD_F64, 2, d2, t->points, 0, err);
+    for (int c = 0; c < N_COLS && !st; c++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "sweep/%s", col_names[c]);
+        st = gd_h5_write(f, nm, GD_F64, 1, d1, t->cols[c], 0, err);
+    }
+    if (!st) st = gd_h5_write(f, "sweep/counts", GD_I64, 2, dc, t->counts, 0, err);
+    if (!st) st = gd_h5_attr_set_str(f, "sweep/points", "columns", "beta,b,c,l,yl,yu", err);
+    if (!st) st = gd_h5_attr_set_str(f, "sweep/counts", "columns", "images,exact,rejected,argmax", err);
+    if (!st && t->P) st = gd_h5_attr_set_i64(f, "sweep", "best_index", (int64_t)t->best, err);
+    if (!st && t->P) st = gd_h5_attr_set_f64s(f, "sweep", "best_point", t->points + 6 * t->best, 6, err);
+    if (!st) st = gd_h5_attr_set_f64(f, "sweep", "best_score", t->best_score, err);
+    if (!st) st = gd_h5_attr_set_str(f, "sweep", "metric", balanced ? "balanced" : "accuracy", err);
+    if (!st) st = gd_h5_attr_set_str(f, "sweep", "split", split, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "images", t->images, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "first_point", (int64_t)t->first, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "total_points", (int64_t)t->total, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "slice", (int64_t)slice, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "slices", (int64_t)slices, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "chunks_solved", t->chunks_solved, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "candidates_refined", t->refined, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "sweep", "candidates_asked", t->asked, err);
+    if (!st) st = gd_h5_attr_set_f64(f, "sweep", "seconds", t->seconds, err);
+    if (!st) st = gd_h5_attr_set_str(f, "sweep", "model", s->model_path, err);
+    if (st) {
+        gd_h5_abort(f);
+        return st;
+    }
+    return gd_h5_commit(f, err);
+}
+
+/* Appends the rows of the sweep file at path to t (grown); checks that it continues t. */
+static gd_status table_append(sweep_table* t, const char* path, gd_error* err) {
+    gd_h5* f = NULL;
+    gd_status st = gd_h5_open(path, "sweep", MPI_COMM_NULL, &f, err);
+    if (st) return st;
+    int64_t first = 0, images = 0, chunks = 0, refined = 0, asked = 0;
+    double secs = 0;
+    size_t dims[2] = {0, 0};
+    void* pts = NULL;
+    st = gd_h5_attr_get_i64(f, "sweep", "first_point", &first, err);
+    if (!st) st = gd_h5_attr_get_i64(f, "sweep", "images", &images, err);
+    if (!st) st = gd_h5_attr_get_i64(f, "sweep", "chunks_solved", &chunks, err);
+    if (!st) st = gd_h5_attr_get_i64(f, "sweep", "candidates_refined", &refined, err);
+    if (!st) st = gd_h5_attr_get_i64(f, "sweep", "candidates_asked", &asked, err);
+    if (!st) st = gd_h5_attr_get_f64(f, "sweep", "seconds", &secs, err);
+    if (!st) st = gd_h5_read_alloc(f, "sweep/points", GD_F64, 2, dims, (size_t)1 << 28, &pts, err);
+    size_t n = dims[0];
+    if (!st && (dims[1] != 6 || (size_t)first != t->first + t->P))
+        st = gd_error_set(err, GD_EFORMAT, path, 0, 0, "delete the sweep.slice-*.h5 files and re-run the sweep",
+                          "slice starts at point %lld, expected %zu", (long long)first, t->first + t->P);
+    sweep_table g;
+    memset(&g, 0, sizeof g);
+    if (!st) st = table_alloc(&g, t->P + n, err);
+    if (!st) {
+        memcpy(g.points, t->points, t->P * 6 * sizeof(double));
+        memcpy(g.points + 6 * t->P, pts, n * 6 * sizeof(double));
+        memcpy(g.counts, t->counts, t->P * 4 * sizeof(int64_t));
+        size_t dc[2] = {n, 4}, d1[1] = {n};
+        if (n) st = gd_h5_read(f, "sweep/counts", GD_I64, 2, dc, g.counts + 4 * t->P, err);
+        for (int c = 0; c < N_COLS && !st; c++) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "sweep/%s", col_names[c]);
+            memcpy(g.cols[c], t->cols[c], t->P * sizeof(double));
+            if (n) st = gd_h5_read(f, nm, GD_F64, 1, d1, g.cols[c] + t->P, err);
+        }
+    }
+    gd_free(pts);
+    gd_h5_close(f);
+    if (st) {
+        table_free(&g);
+        return st;
+    }
+    g.first = t->first;
+    g.total = t->total;
+    g.images = images;
+    g.chunks_solved = t->chunks_solved + chunks;
+    g.refined = t->refined + refined;
+    g.asked = t->asked + asked;
+    g.seconds = t->seconds + secs;
+    table_free(t);
+    *t = g;
+    return GD_OK;
+}
+
+/* Rank 0: when every slice file of `slices` is complete in dir, merges them into dir/sweep.h5. *merged = 1 then. */
+static gd_status merge_slices(const char* dir, size_t slices, size_t total, const cli_infer_session* s,
+                              const char* split, int balanced, int* merged, gd_error* err) {
+    *merged = 0;
+    char path[1200];
+    for (size_t i = 0; i < slices; i++) {
+        snprintf(path, sizeof path, "%s/sweep.slice-%zu-of-%zu.h5", dir, i, slices);
+        gd_h5* f = NULL;
+        gd_error e2;
+        if (gd_h5_open(path, "sweep", MPI_COMM_NULL, &f, &e2) != GD_OK) return GD_OK; /* not all there yet */
+        gd_h5_close(f);
+    }
+    sweep_table t;
+    gd_status st = table_alloc(&t, 0, err);
+    t.total = total;
+    for (size_t i = 0; i < slices && !st; i++) {
+        snprintf(path, sizeof path, "%s/sweep.slice-%zu-of-%zu.h5", dir, i, slices);
+        st = table_append(&t, path, err);
+    }
+    if (!st && t.P != total)
+        st = gd_error_set(err, GD_EFORMAT, dir, 0, 0, "delete the sweep.slice-*.h5 files and re-run the sweep",
+                          "the slices hold %zu points of %zu", t.P, total);
+    if (!st) {
+        table_best(&t);
+        snprintf(path, sizeof path, "%s/sweep.h5", dir);
+        st = table_write(&t, path, s, split, balanced, 0, 1, err);
+        if (!st) *merged = 1;
+    }
+    table_free(&t);
+    return st;
+}
+
 int cmd_sweep(int argc, char** argv) {
     const char* yaml = NULL;
     const char* model = NULL;
     const char* out = NULL;
     const char* root = NULL;
+    const char* data_dir = NULL;
     const char* split = "validation";
     const char* nstr = NULL;
+    const char* slice_s = NULL;
+    const char* slices_s = NULL;
     const char* sets[MAX_SETS];
     const char* grids[16];
     size_t n_sets = 0, n_grids = 0;
@@ -78,8 +252,12 @@ int cmd_sweep(int argc, char** argv) {
             grids[n_grids++] = v;
         } else if ((t = cli_take(argc, argv, &i, "--model", &model)) || (t = cli_take(argc, argv, &i, "--out", &out)) ||
                    (t = cli_take(argc, argv, &i, "--results", &root)) ||
-                   (t = cli_take(argc, argv, &i, "--split", &split)) || (t = cli_take(argc, argv, &i, "--n", &nstr))) {
+                   (t = cli_take(argc, argv, &i, "--data-dir", &data_dir)) ||
+                   (t = cli_take(argc, argv, &i, "--split", &split)) || (t = cli_take(argc, argv, &i, "--n", &nstr)) ||
+                   (t = cli_take(argc, argv, &i, "--slices", &slices_s)) ||
+                   (t = cli_take(argc, argv, &i, "--slice", &slice_s))) {
             if (t < 0) return cli_usage_error("sweep", "%s needs a value", argv[i]);
+        } else if (cli_flag(argv, i, "--resume")) {
         } else if (argv[i][0] == '-')
             return cli_usage_error("sweep", "unknown option '%s'", argv[i]);
         else if (!yaml)
@@ -94,6 +272,15 @@ int cmd_sweep(int argc, char** argv) {
         max_n = strtoll(nstr, &end, 10);
         if (*end || max_n < 0) return cli_usage_error("sweep", "--n needs a number >= 0, got '%s'", nstr);
     }
+    long slice = 0, slices = 1;
+    if (!slice_s != !slices_s) return cli_usage_error("sweep", "--slice and --slices go together");
+    if (slices_s) {
+        char *e1, *e2;
+        slice = strtol(slice_s, &e1, 10);
+        slices = strtol(slices_s, &e2, 10);
+        if (*e1 || *e2 || slices < 1 || slice < 0 || slice >= slices)
+            return cli_usage_error("sweep", "--slice I --slices N needs 0 <= I < N, got %s of %s", slice_s, slices_s);
+    }
     static double vals[6][MAX_GRID], gvals[6][MAX_GRID];
     size_t len[6] = {0}, glen[6] = {0};
     for (size_t g = 0; g < n_grids; g++)
@@ -104,7 +291,7 @@ int cmd_sweep(int argc, char** argv) {
     gd_error_clear(&err);
     cli_infer_session s;
     int rank = cli_rank();
-    if (cli_infer_open(&s, yaml, sets, n_sets, model, root, 1, &err)) {
+    if (cli_infer_open(&s, yaml, sets, n_sets, model, out, root, data_dir, 1, &err)) {
         cli_infer_close(&s);
         return cli_fail(&err);
     }
@@ -133,10 +320,13 @@ int cmd_sweep(int argc, char** argv) {
     gd_split sp;
     gd_status st = cli_infer_split(&s, split, max_n, &sp, &err);
     gd_sweep_grid grid;
+    memset(&grid, 0, sizeof grid);
     for (int a = 0; a < 6; a++) {
         grid.v[a] = vals[a];
         grid.len[a] = len[a];
     }
+    grid.slice = (size_t)slice;
+    grid.slices = (size_t)slices;
     gd_sweep_result res, noise_res;
     memset(&res, 0, sizeof res);
     memset(&noise_res, 0, sizeof noise_res);
@@ -148,9 +338,10 @@ int cmd_sweep(int argc, char** argv) {
         gd_infer_eval_opts eo = {.dynamic = gd_config_is(s.cfg, "infer.schedule", "dynamic"),
                                  .progress = cli_infer_progress,
                                  .progress_ctx = &prog};
-        size_t groups = len[0] * len[1] * len[2];
+        size_t groups = len[0] * len[1] * len[2], g0, g1;
+        gd_dist_block(groups, (int)slice, (int)slices, &g0, &g1);
         size_t chunks = (size_t)((sp.count + s.opts.batch - 1) / s.opts.batch);
-        cli_progress_start(&prog, "sweep", (double)(groups * chunks));
+        cli_progress_start(&prog, "sweep", (double)((g1 - g0) * chunks));
         st = gd_infer_sweep(s.solver, &grid, rank == 0 ? s.ds.images + sp.start * s.h * s.w : NULL,
                             rank == 0 ? s.ds.labels + sp.start * s.n : NULL, sp.count, (uint64_t)sp.start, &eo, &res,
                             MPI_COMM_WORLD, &err);
@@ -169,80 +360,72 @@ int cmd_sweep(int argc, char** argv) {
                 }
             }
             st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
-            cli_progress_start(&prog, "sweep noise", (double)(groups * chunks));
+            cli_progress_start(&prog, "sweep noise", (double)((g1 - g0) * chunks));
             if (!st)
-                st = gd_infer_sweep(s.solver, &grid, noise_x, noise_lab, sp.count, ((uint64_t)1 << 40) + 1, &eo,
+                st = gd_infer_sweep(s.solver, &grid, noise_x, noise_lab, sp.count, ((uint64_t)1 << 40), &eo,
                                     &noise_res, MPI_COMM_WORLD, &err);
             cli_progress_end(&prog, NULL);
         }
     }
     double dt = gd_now() - t0;
     if (!st && rank == 0) {
-        size_t P = res.n_points, best = 0;
-        double* cols[8];
-        for (int c = 0; c < 8; c++) cols[c] = calloc(P ? P : 1, sizeof(double));
-        int64_t* counts = calloc((P ? P : 1) * 4, sizeof(int64_t));
-        double best_score = -1;
-        for (size_t k = 0; k < P; k++) {
-            gd_infer_summary sm;
-            gd_infer_metrics_summary(&res.metrics[k], &sm);
-            double noise_rej = NAN;
-            if (balanced) {
-                gd_infer_summary sn;
-                gd_infer_metrics_summary(&noise_res.metrics[k], &sn);
-                noise_rej = sn.exact;
-            }
-            double score = balanced ? 0.5 * (sm.exact + noise_rej) : sm.exact;
-            cols[0][k] = sm.exact, cols[1][k] = sm.rejection, cols[2][k] = sm.argmax, cols[3][k] = sm.answer;
-            cols[4][k] = sm.top2, cols[5][k] = noise_rej, cols[6][k] = score;
-            counts[k * 4 + 0] = res.metrics[k].count, counts[k * 4 + 1] = res.metrics[k].exact;
-            counts[k * 4 + 2] = res.metrics[k].rejected, counts[k * 4 + 3] = res.metrics[k].argmax_ok;
-            if (score > best_score) best_score = score, best = k;
-        }
-        char dir[1024], path[1100];
-        snprintf(dir, sizeof dir, "%s", out && *out ? out : s.results_dir);
-        snprintf(path, sizeof path, "%s/sweep.h5", dir);
-        gd_h5* f = NULL;
-        st = cli_mkdirs(dir, &err);
-        if (!st) st = gd_h5_create(path, "sweep", s.yaml, MPI_COMM_NULL, &f, &err);
-        size_t d2[2] = {P, 6}, d1[1] = {P}, dc[2] = {P, 4};
-        if (!st) st = gd_h5_write(f, "sweep/points", GD_F64, 2, d2, res.point, 0, &err);
-        const char* names[7] = {"exact", "rejection", "argmax", "answer", "top2", "noise_rejection", "score"};
-        for (int c = 0; c < 7 && !st; c++) {
-            char nm[64];
-            snprintf(nm, sizeof nm, "sweep/%s", names[c]);
-            st = gd_h5_write(f, nm, GD_F64, 1, d1, cols[c], 0, &err);
-        }
-        if (!st) st = gd_h5_write(f, "sweep/counts", GD_I64, 2, dc, counts, 0, &err);
-        if (!st) st = gd_h5_attr_set_str(f, "sweep/points", "columns", "beta,b,c,l,yl,yu", &err);
-        if (!st) st = gd_h5_attr_set_str(f, "sweep/counts", "columns", "images,exact,rejected,argmax", &err);
-        if (!st) st = gd_h5_attr_set_i64(f, "sweep", "best_index", (int64_t)best, &err);
-        if (!st) st = gd_h5_attr_set_f64s(f, "sweep", "best_point", res.point[best], 6, &err);
-        if (!st) st = gd_h5_attr_set_f64(f, "sweep", "best_score", best_score, &err);
-        if (!st) st = gd_h5_attr_set_str(f, "sweep", "metric", balanced ? "balanced" : "accuracy", &err);
-        if (!st) st = gd_h5_attr_set_str(f, "sweep", "split", split, &err);
-        if (!st) st = gd_h5_attr_set_i64(f, "sweep", "images", sp.count, &err);
-        if (!st) st = gd_h5_attr_set_i64(f, "sweep", "chunks_solved", res.chunks_solved, &err);
-        if (!st) st = gd_h5_attr_set_i64(f, "sweep", "candidates_refined", res.candidates_refined, &err);
-        if (!st) st = gd_h5_attr_set_i64(f, "sweep", "candidates_asked", res.candidates_asked, &err);
-        if (!st) st = gd_h5_attr_set_f64(f, "sweep", "seconds", dt, &err);
-        if (!st) st = gd_h5_attr_set_str(f, "sweep", "model", s.model_path, &err);
-        if (!st) st = gd_h5_commit(f, &err);
-        else gd_h5_abort(f);
+        sweep_table t;
+        st = table_alloc(&t, res.n_points, &err);
         if (!st) {
-            printf("gendec sweep: %zu points (%zu Eq. 3 solve groups) on %lld %s images in %.1f s on %d rank%s; "
-                   "%lld candidates refined for %lld asked\n",
-                   P, res.n_solve_groups, (long long)sp.count, split, dt, cli_world_size(), cli_world_size() > 1 ? "s" : "",
-                   (long long)res.candidates_refined, (long long)res.candidates_asked);
-            const double* b = res.point[best];
-            printf("  best (%s): beta %g b %g c %g l %g yl %g yu %g: exact %.4f rejected %.4f argmax %.4f",
-                   balanced ? "balanced" : "accuracy", b[0], b[1], b[2], b[3], b[4], b[5], cols[0][best], cols[1][best],
-                   cols[2][best]);
-            if (balanced) printf(" noise rejected %.4f", cols[5][best]);
-            printf("\n  wrote %s\n", path);
+            t.first = res.first_point;
+            t.total = res.total_points;
+            t.images = sp.count;
+            t.chunks_solved = res.chunks_solved;
+            t.refined = res.candidates_refined;
+            t.asked = res.candidates_asked;
+            t.seconds = dt;
+            for (size_t k = 0; k < t.P; k++) {
+                gd_infer_summary sm;
+                gd_infer_metrics_summary(&res.metrics[k], &sm);
+                double noise_rej = NAN;
+                if (balanced) {
+                    gd_infer_summary sn;
+                    gd_infer_metrics_summary(&noise_res.metrics[k], &sn);
+                    noise_rej = sn.exact;
+                }
+                memcpy(t.points + 6 * k, res.point[k], 6 * sizeof(double));
+                double row[N_COLS] = {sm.exact, sm.rejection, sm.argmax, sm.answer, sm.top2, noise_rej,
+                                      balanced ? 0.5 * (sm.exact + noise_rej) : sm.exact};
+                for (int c = 0; c < N_COLS; c++) t.cols[c][k] = row[c];
+                int64_t cnt[4] = {res.metrics[k].count, res.metrics[k].exact, res.metrics[k].rejected,
+                                  res.metrics[k].argmax_ok};
+                memcpy(t.counts + 4 * k, cnt, sizeof cnt);
+            }
+            table_best(&t);
+            char dir[1024], path[1200];
+            snprintf(dir, sizeof dir, "%s", out && *out ? out : s.results_dir);
+            if (slices > 1)
+                snprintf(path, sizeof path, "%s/sweep.slice-%ld-of-%ld.h5", dir, slice, slices);
+            else
+                snprintf(path, sizeof path, "%s/sweep.h5", dir);
+            st = cli_mkdirs(dir, &err);
+            if (!st) st = table_write(&t, path, &s, split, balanced, (size_t)slice, (size_t)slices, &err);
+            int merged = 0;
+            if (!st && slices > 1) st = merge_slices(dir, (size_t)slices, t.total, &s, split, balanced, &merged, &err);
+            if (!st) {
+                printf("gendec sweep: %zu points (%zu Eq. 3 solve groups) on %lld %s images in %.1f s on %d rank%s; "
+                       "%lld candidates refined for %lld asked\n",
+                       t.P, res.n_solve_groups, (long long)sp.count, split, dt, cli_world_size(),
+                       cli_world_size() > 1 ? "s" : "", (long long)t.refined, (long long)t.asked);
+                if (slices > 1) printf("  slice %ld of %ld: points [%zu, %zu) of %zu\n", slice, slices, t.first, t.first + t.P, t.total);
+                if (t.P) {
+                    const double* b = t.points + 6 * t.best;
+                    printf("  best%s (%s): beta %g b %g c %g l %g yl %g yu %g: exact %.4f rejected %.4f argmax %.4f",
+                           slices > 1 ? " of this slice" : "", balanced ? "balanced" : "accuracy", b[0], b[1], b[2], b[3],
+                           b[4], b[5], t.cols[0][t.best], t.cols[1][t.best], t.cols[2][t.best]);
+                    if (balanced) printf(" noise rejected %.4f", t.cols[5][t.best]);
+                    printf("\n");
+                }
+                printf("  wrote %s\n", path);
+                if (merged) printf("  all %ld slices done: merged into %s/sweep.h5\n", slices, dir);
+            }
+            table_free(&t);
         }
-        for (int c = 0; c < 8; c++) free(cols[c]);
-        free(counts);
     }
     st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
     free(noise_x);

@@ -9,6 +9,7 @@
 #include "gendec/config.h"
 #include "gendec/data.h"
 #include "gendec/dist.h"
+#include "gendec/io.h"
 #include "gendec/model.h"
 
 int cli_mkdirs(const char* path, gd_error* err) {
@@ -30,7 +31,8 @@ int cli_mkdirs(const char* path, gd_error* err) {
 }
 
 gd_status cli_infer_open(cli_infer_session* s, const char* yaml, const char* const* sets, size_t n_sets,
-                         const char* model_path, const char* results_root, int need_data, gd_error* err) {
+                         const char* model_path, const char* out_dir, const char* results_root, const char* data_dir,
+                         int need_data, gd_error* err) {
     memset(s, 0, sizeof *s);
     int rank = cli_rank();
     gd_status st = gd_config_load(&s->cfg, yaml, sets, n_sets, err);
@@ -39,6 +41,7 @@ gd_status cli_infer_open(cli_infer_session* s, const char* yaml, const char* con
     const char* root = results_root && *results_root ? results_root : "results";
     snprintf(s->results_dir, sizeof s->results_dir, "%s/%s", root, gd_config_string(s->cfg, "experiment.name"));
     int w = model_path && *model_path ? snprintf(s->model_path, sizeof s->model_path, "%s", model_path)
+            : out_dir && *out_dir     ? snprintf(s->model_path, sizeof s->model_path, "%.1000s/model.h5", out_dir)
                                       : snprintf(s->model_path, sizeof s->model_path, "%.1000s/model.h5", s->results_dir);
     if (w < 0 || (size_t)w >= sizeof s->model_path)
         return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "the model path is too long");
@@ -49,6 +52,12 @@ gd_status cli_infer_open(cli_infer_session* s, const char* yaml, const char* con
     if (rank == 0 && need_data) {
         gd_data_opts dop;
         st = gd_data_opts_from_config(s->cfg, &dop, err);
+        if (!st && data_dir && *data_dir) {
+            if (strlen(data_dir) >= sizeof dop.root)
+                st = gd_error_set(err, GD_EINVAL, data_dir, 0, 0, NULL, "--data-dir: path too long");
+            else
+                snprintf(dop.root, sizeof dop.root, "%s", data_dir);
+        }
         if (!st) st = cli_mkdirs(s->results_dir, err);
         if (!st) {
             gd_data_cache_path(s->cfg, root, s->data_path, sizeof s->data_path);
@@ -112,4 +121,32 @@ void cli_infer_progress(void* ctx, int64_t done, int64_t total) {
     cli_progress* p = ctx;
     (void)total;
     cli_progress_update(p, (double)done, NULL);
+}
+
+gd_status cli_sweep_best(const char* dir, double point[6], int* found, gd_error* err) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/sweep.h5", dir);
+    *found = 0;
+    FILE* probe = fopen(path, "rb");
+    if (!probe) return GD_OK;
+    fclose(probe);
+    gd_h5* f = NULL;
+    gd_status st = gd_h5_open(path, "sweep", MPI_COMM_NULL, &f, err);
+    if (!st) st = gd_h5_attr_get_f64s(f, "sweep", "best_point", point, 6, err);
+    gd_h5_close(f);
+    if (!st) *found = 1;
+    return st;
+}
+
+gd_status cli_infer_apply_point(cli_infer_session* s, const double point[6], gd_error* err) {
+    gd_infer_opts o = s->opts;
+    o.beta = (float)point[0];
+    o.b = (float)point[1];
+    o.c = (float)point[2];
+    o.l = (float)point[3];
+    o.yl = (float)point[4];
+    o.yu = (float)point[5];
+    gd_status st = gd_infer_set_options(s->solver, &o, err);
+    if (!st) s->opts = o;
+    return st;
 }

@@ -19,7 +19,8 @@ typedef struct {
     size_t n_chunks;
     const double* v[6];
     size_t len[6];
-    size_t ng, npairs;
+    size_t ng, npairs;      /* groups of this slice, valid (yl, yu) pairs */
+    size_t g0;              /* first group of this slice */
     double* pair;           /* (npairs, 2) yl, yu */
     double lmax;
     gd_infer_results local; /* (batch) */
@@ -67,7 +68,7 @@ static int cmp_u64(const void* a, const void* b) {
 
 static gd_status work(void* ctx, size_t item, const void* task, void* result, gd_error* err) {
     sweep_ctx* c = ctx;
-    size_t g = item / c->n_chunks, ch = item % c->n_chunks;
+    size_t g = c->g0 + item / c->n_chunks, ch = item % c->n_chunks;
     int B = chunk_b(c, ch);
     const int n = c->n;
     gd_infer_opts o;
@@ -145,7 +146,7 @@ static gd_status work(void* ctx, size_t item, const void* task, void* result, gd
 static gd_status store(void* ctx, size_t item, const void* result, gd_error* err) {
     (void)err;
     sweep_ctx* c = ctx;
-    size_t g = item / c->n_chunks, ch = item % c->n_chunks;
+    size_t g = item / c->n_chunks, ch = item % c->n_chunks; /* g: group within the slice */
     int B = chunk_b(c, ch);
     const int n = c->n;
     const unsigned char* d = result;
@@ -221,7 +222,13 @@ gd_status gd_infer_sweep(gd_infer* s, const gd_sweep_grid* grid, const float* x,
             c.len[a] = 1;
         }
     }
-    c.ng = c.len[0] * c.len[1] * c.len[2];
+    size_t all_groups = c.len[0] * c.len[1] * c.len[2], g1 = all_groups;
+    if (grid && grid->slices > 1) {
+        if (grid->slice >= grid->slices)
+            return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "sweep slice %zu of %zu", grid->slice, grid->slices);
+        gd_dist_block(all_groups, (int)grid->slice, (int)grid->slices, &c.g0, &g1);
+    }
+    c.ng = g1 - c.g0;
     c.pair = malloc(sizeof(double) * 2 * c.len[GD_SWEEP_YL] * c.len[GD_SWEEP_YU]);
     if (!c.pair) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
     for (size_t i = 0; i < c.len[GD_SWEEP_YL]; i++)
@@ -237,7 +244,7 @@ gd_status gd_infer_sweep(gd_infer* s, const gd_sweep_grid* grid, const float* x,
         st = gd_error_set(err, GD_EINVAL, NULL, 0, 0, "give sweep.yl values below some sweep.yu value",
                           "the sweep grid has no point with yl < yu");
     /* every point must be a valid setting */
-    for (size_t g = 0; g < c.ng && !st; g++)
+    for (size_t g = c.g0; g < c.g0 + c.ng && !st; g++)
         for (size_t li = 0; li < c.len[GD_SWEEP_L] && !st; li++)
             for (size_t q = 0; q < c.npairs && !st; q++) {
                 gd_infer_opts o;
@@ -267,7 +274,9 @@ gd_status gd_infer_sweep(gd_infer* s, const gd_sweep_grid* grid, const float* x,
         out->point = malloc(sizeof(double[6]) * (n_points ? n_points : 1));
         out->metrics = malloc(sizeof(gd_infer_metrics) * (n_points ? n_points : 1));
         if (!out->point || !out->metrics) st = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
-        for (size_t g = 0, k = 0; g < c.ng && !st; g++)
+        out->first_point = c.g0 * c.len[GD_SWEEP_L] * c.npairs;
+        out->total_points = all_groups * c.len[GD_SWEEP_L] * c.npairs;
+        for (size_t g = c.g0, k = 0; g < c.g0 + c.ng && !st; g++)
             for (size_t li = 0; li < c.len[GD_SWEEP_L]; li++)
                 for (size_t q = 0; q < c.npairs; q++, k++) {
                     gd_infer_opts o;

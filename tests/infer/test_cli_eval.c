@@ -138,8 +138,8 @@ int main(void) {
         for (int k = 0; k < 2; k++) {
             snprintf(line, sizeof line,
                      "mpiexec --allow-run-as-root --oversubscribe -n 2 %s eval %s --results %s --out %s/two%d "
-                     "--set infer.schedule=%s",
-                     bin, yaml, results, dir, k, modes[k]);
+                     "--model %s --set infer.schedule=%s",
+                     bin, yaml, results, dir, k, model, modes[k]);
             CHECK_MSG(run(line) == 0, "%s", line);
             snprintf(e2, sizeof e2, "%s/two%d/eval.h5", dir, k);
             CHECK(same_ds(e1, e2, "eval/y_star", GD_F32, 2));
@@ -168,12 +168,56 @@ int main(void) {
     if (have_mpiexec) {
         snprintf(line, sizeof line,
                  "mpiexec --allow-run-as-root --oversubscribe -n 2 %s sweep %s --results %s --out %s/sw2 "
-                 "--grid beta=3,5 --grid l=0.05,10 --set infer.schedule=dynamic",
-                 bin, yaml, results, dir);
+                 "--grid beta=3,5 --grid l=0.05,10 --set infer.schedule=dynamic --model %s",
+                 bin, yaml, results, dir, model);
         CHECK_MSG(run(line) == 0, "%s", line);
         snprintf(e2, sizeof e2, "%s/sw2/sweep.h5", dir);
         CHECK(same_ds(e3, e2, "sweep/exact", GD_F64, 1));
         CHECK(same_ds(e3, e2, "sweep/counts", GD_I64, 2));
+    }
+
+    /* slices: two array tasks, the second merges; the merged file equals the one-piece sweep */
+    for (int k = 0; k < 2; k++) {
+        snprintf(line, sizeof line, "%s sweep %s --results %s --out %s/sl --model %s --grid beta=3,5 --grid l=0.05,10 "
+                 "--slice %d --slices 2", bin, yaml, results, dir, model, k);
+        CHECK_MSG(run(line) == 0, "%s", line);
+        snprintf(e2, sizeof e2, "%s/sl/sweep.h5", dir);
+        struct stat stt;
+        CHECK((stat(e2, &stt) == 0) == (k == 1)); /* merged only when both slices are there */
+    }
+    CHECK(same_ds(e3, e2, "sweep/exact", GD_F64, 1));
+    CHECK(same_ds(e3, e2, "sweep/points", GD_F64, 2));
+    snprintf(line, sizeof line, "%s sweep %s --slice 2 --slices 2", bin, yaml);
+    CHECK(run(line) == 2);
+
+    /* eval takes the sweep's best point from the run folder, unless --no-sweep */
+    {
+        gd_error err;
+        gd_h5* h = NULL;
+        double best[6] = {0}, beta = 0, from = -1;
+        CHECK_OK(gd_h5_open(e3, "sweep", MPI_COMM_NULL, &h, &err), &err);
+        if (h) {
+            CHECK_OK(gd_h5_attr_get_f64s(h, "sweep", "best_point", best, 6, &err), &err);
+            gd_h5_close(h);
+        }
+        snprintf(line, sizeof line, "%s eval %s --results %s --n 4", bin, yaml, results);
+        CHECK_MSG(run(line) == 0, "%s", line);
+        CHECK_OK(gd_h5_open(e1, "eval", MPI_COMM_NULL, &h, &err), &err);
+        if (h) {
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval", "beta", &beta, &err), &err);
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval", "from_sweep", &from, &err), &err);
+            gd_h5_close(h);
+        }
+        CHECK(from == 1 && beta == best[0]);
+        snprintf(line, sizeof line, "%s eval %s --results %s --n 4 --no-sweep --set infer.beta=4", bin, yaml, results);
+        CHECK_MSG(run(line) == 0, "%s", line);
+        CHECK_OK(gd_h5_open(e1, "eval", MPI_COMM_NULL, &h, &err), &err);
+        if (h) {
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval", "beta", &beta, &err), &err);
+            CHECK_OK(gd_h5_attr_get_f64(h, "eval", "from_sweep", &from, &err), &err);
+            gd_h5_close(h);
+        }
+        CHECK(from == 0 && beta == 4);
     }
 
     /* bad inputs */

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     }
     const double beta[] = {4, 6}, bb[] = {-2}, cc[] = {0.005, 0.05}, ll[] = {0.01, 0.05, 1}, yl[] = {0.2, 0.4, 0.7},
                  yu[] = {0.6, 0.8};
-    gd_sweep_grid grid = {{beta, bb, cc, ll, yl, yu}, {2, 1, 2, 3, 3, 2}};
+    gd_sweep_grid grid = {{beta, bb, cc, ll, yl, yu}, {2, 1, 2, 3, 3, 2}, 0, 0};
     gd_sweep_result res[2];
     memset(res, 0, sizeof res);
     long enc0 = lg.encodes;
@@ -95,12 +95,35 @@ int main(int argc, char** argv) {
         CHECK_MSG(varied, "the grid should change the accuracy somewhere");
         gd_infer_results_free(&d);
         CHECK_OK(gd_infer_set_options(s, &o, &err), &err);
+    }
+    /* slices: 3 slices of the 4 (beta, c) groups give consecutive ranges of the same points */
+    size_t covered = 0;
+    for (size_t sl = 0; sl < 3; sl++) {
+        gd_sweep_grid gs = grid;
+        gs.slice = sl;
+        gs.slices = 3;
+        gd_sweep_result rs;
+        gd_infer_eval_opts eo = {.dynamic = 1};
+        CHECK_OK(gd_infer_sweep(s, &gs, x, lab, NIMG, 300, &eo, &rs, MPI_COMM_WORLD, &err), &err);
+        if (rank == 0) {
+            CHECK(rs.first_point == covered && rs.total_points == res[0].n_points);
+            for (size_t k = 0; k < rs.n_points; k++) {
+                CHECK(!memcmp(rs.point[k], res[0].point[rs.first_point + k], sizeof rs.point[k]));
+                CHECK(rs.metrics[k].exact == res[0].metrics[rs.first_point + k].exact &&
+                      rs.metrics[k].rejected == res[0].metrics[rs.first_point + k].rejected);
+            }
+            covered += rs.n_points;
+            gd_sweep_result_free(&rs);
+        }
+    }
+    if (rank == 0) {
+        CHECK(covered == res[0].n_points);
         gd_sweep_result_free(&res[0]);
         gd_sweep_result_free(&res[1]);
     }
     /* no point with yl < yu */
     const double yl2[] = {0.7}, yu2[] = {0.6};
-    gd_sweep_grid bad = {{NULL, NULL, NULL, NULL, yl2, yu2}, {0, 0, 0, 0, 1, 1}};
+    gd_sweep_grid bad = {{NULL, NULL, NULL, NULL, yl2, yu2}, {0, 0, 0, 0, 1, 1}, 0, 0};
     gd_sweep_result rb;
     gd_infer_eval_opts eo = {0};
     CHECK(gd_infer_sweep(s, &bad, x, lab, NIMG, 300, &eo, &rb, MPI_COMM_WORLD, &err) == GD_EINVAL);
