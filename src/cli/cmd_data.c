@@ -57,7 +57,9 @@ static int take_common(const char* cmd, int argc, char** argv, int* i, data_args
 /* The resolved config for a set name or an experiment file plus overrides. */
 static gd_status make_config(const data_args* a, gd_config** cfg, gd_error* err) {
     size_t len = strlen(a->what);
-    int is_file = (len > 5 && !strcmp(a->what + len - 5, ".yaml")) || (len > 4 && !strcmp(a->what + len - 4, ".yml"));
+    struct stat st;
+    int is_file = (len > 5 && !strcmp(a->what + len - 5, ".yaml")) || (len > 4 && !strcmp(a->what + len - 4, ".yml")) ||
+                  strchr(a->what, '/') || stat(a->what, &st) == 0;
     if (is_file) return gd_config_load(cfg, a->what, a->sets, a->n_sets, err);
     gd_data_kind kind;
     gd_status s = gd_data_kind_parse(a->what, &kind, err);

