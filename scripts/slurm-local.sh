@@ -199,6 +199,8 @@ do_start() {
         "(or, if they are another gendec folder's, run this script with its GD_SLURM_DIR)"
   fi
   mkdir -p "$dir/state" "$dir/spool" "$dir/log"
+  # The tests mark a cluster they started (tests/slurm/slurm_lib.sh); one started here is nobody's yet.
+  rm -f "$dir/started-by-test"
   start_munge
   if [ -z "$ctld" ]; then write_conf; fi
   if [ -z "$ctld" ]; then

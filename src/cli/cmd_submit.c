@@ -29,7 +29,8 @@ static const char* submit_usage =
     "  cnn      gendec train <run>/config.yaml --model cnn --out <run>     <- check, data\n"
     "  eval     gendec eval <run>/config.yaml --out <run>                  <- check, data, train, cnn\n"
     "  sweep    gendec sweep <run>/config.yaml --out <run> --slice I --slices N   <- check, data, train\n"
-    "           a job array: one task per (sweep.beta, sweep.b, sweep.c) point, at most 1000\n"
+    "           a job array: one task per (sweep.beta, sweep.b, sweep.c) point, at most 1000, when the\n"
+    "           executable's `gendec sweep --help` offers --slice; otherwise one MPI job for the whole grid\n"
     "  fgm      gendec attack fgm <run>/config.yaml --out <run>            <- check, data, train, cnn\n"
     "  neat     gendec attack neat <run>/config.yaml --out <run>           <- check, train, cnn\n"
     "  report   gendec report <run>             <- every other job, afterany (it reports what is missing)\n"
@@ -417,6 +418,18 @@ static gd_status sbatch_submit(planned* p, gd_error* err) {
     return GD_OK;
 }
 
+/* 1 if `exe sweep --help` mentions --slice, i.e. that gendec's sweep can run one slice of the grid per job
+ * array task (and 0 when it cannot, or when exe does not run). */
+static int sweep_takes_slices(const char* exe) {
+    char* argv[] = {(char*)exe, "sweep", "--help", NULL};
+    char* out = malloc(65536);
+    int status = 1, yes = 0;
+    gd_error err;
+    if (out && run_capture(argv, out, 65536, &status, &err) == GD_OK && status == 0) yes = strstr(out, "--slice") != NULL;
+    free(out);
+    return yes;
+}
+
 /* ---- the command -------------------------------------------------------------------------------------- */
 
 /* Characters that would need quoting in #SBATCH lines; refused in the run folder and executable paths. */
@@ -539,6 +552,14 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
         p->deps = deps;
         p->array = !strcmp(name, "sweep") ? sweep_tasks(cfg) : 0;
     }
+    /* A job array only when the sweep command can run one slice per task; else one MPI job of the whole grid
+     * (TODO: remove once gendec sweep takes --slice I --slices N and merges the slices into sweep.h5). */
+    int sweep_single = 0;
+    for (int i = 0; i < n_plan; i++)
+        if (plan[i].array && !sweep_takes_slices(exe)) {
+            plan[i].array = 0;
+            sweep_single = 1;
+        }
     if (n_plan == 0) {
         st = gd_error_set(&err, GD_EINVAL, "--only/--skip", 0, 0, NULL, "no stage left to submit");
         goto fail;
@@ -573,7 +594,7 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
                 sb_quote(&p->cmd, args[a]);
             }
         }
-        p->template = stage_template(p->name, p->mpi);
+        p->template = !strcmp(p->name, "sweep") && !p->array ? "eval.sbatch" : stage_template(p->name, p->mpi);
         snprintf(p->script, sizeof p->script, "%s/jobs/%.15s.sbatch", run, p->name);
         snprintf(nodes, sizeof nodes, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1LL);
         snprintf(tasks, sizeof tasks, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1LL);
@@ -705,6 +726,8 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
             const char* command = !strcmp(word, "cnn") ? "train" : !strcmp(word, "fgm") || !strcmp(word, "neat") ? "attack" : word;
             if (!cli_find_command(command))
                 printf("  %-7s (the '%s' command is not part of this build of gendec)\n", "", command);
+            if (!strcmp(p->name, "sweep") && sweep_single)
+                printf("  %-7s (one job for the whole grid: this gendec sweep takes no --slice, so no job array)\n", "");
         }
         free(a.s);
         free(b.s);

@@ -19,10 +19,30 @@ for t in slurmctld slurmd sbatch squeue scontrol scancel srun munged munge; do
 done
 [ "$(id -u)" -eq 0 ] || skip "the local Slurm runs as root (SlurmUser=root); run the tests as root"
 
-# One local Slurm per machine: test runs of other build folders (or ctest -j) wait for this one.
+# One local Slurm per machine: test runs of other build folders (or ctest -j) wait for this one. A waiting
+# test announces itself with a file /tmp/gendec-slurm-test.wait.<pid>, so that the test before it can leave
+# the cluster it started running and hand it over instead of stopping it (saves a stop and a start).
 lock=/tmp/gendec-slurm-test.lock
+waitfile="/tmp/gendec-slurm-test.wait.$$"
+: >"$waitfile"
 exec 8>"$lock"
-flock -w 600 8 || fail "another Slurm test has held $lock for 10 minutes"
+if ! flock -w 600 8; then
+  rm -f "$waitfile"
+  fail "another Slurm test has held $lock for 10 minutes"
+fi
+rm -f "$waitfile"
+
+# 0 if another Slurm test is waiting for the lock (stale files of tests that died are removed).
+others_waiting() {
+  local f pid
+  for f in /tmp/gendec-slurm-test.wait.*; do
+    [ -e "$f" ] || continue
+    pid="${f##*.}"
+    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'tests/slurm/test_'; then return 0; fi
+    rm -f "$f"
+  done
+  return 1
+}
 
 # Nothing of an enclosing allocation (a user running ctest inside a Slurm job) leaks into the jobs.
 while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(SLURM_[A-Za-z0-9_]*\|SBATCH_[A-Za-z0-9_]*\|SRUN_[A-Za-z0-9_]*\|SALLOC_[A-Za-z0-9_]*\)=.*/\1/p')
@@ -36,7 +56,14 @@ cleanup() {
   local rc=$?
   trap - EXIT
   if [ ${#jobs_submitted[@]} -gt 0 ]; then scancel "${jobs_submitted[@]}" 2>/dev/null || true; fi
-  if [ "$started" = 1 ]; then bash "$local_slurm" stop 8>&- || rc=1; fi
+  if [ "$started" = 1 ]; then
+    if others_waiting; then
+      echo "$me: leaving the local Slurm up for the Slurm test that waits for it"
+    else
+      rm -f "$owner"
+      bash "$local_slurm" stop 8>&- || rc=1
+    fi
+  fi
   if [ "$rc" -eq 0 ] && [ "${GD_TEST_KEEP:-0}" != 1 ]; then rm -rf "$work"; else echo "$me: the jobs' files are in $work" >&2; fi
   exit "$rc"
 }
@@ -44,17 +71,26 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 t0=$SECONDS
-# Stopped at the end only if this test started it: a cluster someone started by hand stays up.
+# Stopped at the end only if this test started it, or took it over from the Slurm test before it (the marker
+# file $owner): a cluster someone started by hand stays up (slurm-local.sh start removes the marker).
 slurm_dir="$(dirname "$SLURM_CONF")"
+owner="$slurm_dir/started-by-test"
 ctld_before=$(cat "$slurm_dir/slurmctld.pid" 2>/dev/null || true)
 if bash "$local_slurm" status >/dev/null 2>&1; then
-  echo "$me: using the local Slurm that is already running"
+  if [ -e "$owner" ]; then
+    started=1
+    echo "$me: taking over the local Slurm that the previous Slurm test left up"
+  else
+    echo "$me: using the local Slurm that is already running"
+  fi
 else
   started=1
   bash "$local_slurm" start 8>&- || fail "scripts/slurm-local.sh start failed"
   if [ -n "$ctld_before" ] && [ "$(cat "$slurm_dir/slurmctld.pid" 2>/dev/null)" = "$ctld_before" ] &&
      [ -e "/proc/$ctld_before" ]; then
     started=0
+  else
+    : >"$owner"
   fi
 fi
 echo "$me: Slurm up after $((SECONDS - t0)) s"

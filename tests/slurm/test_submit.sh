@@ -7,7 +7,7 @@
 # The pre-flight stage runs the real `gendec version --mpi`. The other stage commands (gendec data prepare,
 # train, sweep, eval, attack, report) are not all on main yet: the jobs run them through a stand-in
 # executable (--gendec) that logs the command line and then runs `gendec version --mpi` (a real MPI step)
-# in its place. A stage listed in real_stages runs the real gendec instead; add each stage there once its
+# in its place; it says its sweep takes --slice, so that the sweep is a job array. A stage listed in real_stages runs the real gendec instead; add each stage there once its
 # command exists and takes the arguments `gendec submit --help` lists.
 set -euo pipefail
 me="test_submit"
@@ -26,6 +26,8 @@ log=$(printf '%q' "$log")
 real_stages="$real_stages"
 EOF
 cat >>gendec-stages <<'EOF'
+# gendec submit asks whether the sweep can run one slice per array task.
+if [ "$1" = sweep ] && [ "${2:-}" = --help ]; then echo "  --slice I --slices N"; exit 0; fi
 case "$1" in
   version) stage=check ;;
   data | attack) stage="$2" ;;

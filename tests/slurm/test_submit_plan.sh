@@ -59,8 +59,13 @@ has "$(script "$out" data)" "gd_job_run $bin data prepare $work/run1/config.yaml
 grep -q '^  report  -   afterany:check:data:train:cnn:eval .* gendec report <run>$' <<<"$out" || fail "report line: $out"
 grep -q '^  eval    -   afterok:check:data:train:cnn ' <<<"$out" || fail "eval line: $out"
 
-# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once), experiment.stages, every slurm.* key.
-out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run2" --set 'sweep.beta=[5, 7]' \
+# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once, since this executable's sweep offers --slice),
+# experiment.stages, every slurm.* key.
+printf '#!/bin/bash\nif [ "$1 $2" = "sweep --help" ]; then echo "  --slice I --slices N"; exit 0; fi\nexec %q "$@"\n' "$bin" \
+  >gendec-slices
+chmod +x gendec-slices
+sl="$work/gendec-slices"
+out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run2" --set 'sweep.beta=[5, 7]' --gendec "$sl" \
   --set 'sweep.c=[0.001, 0.01, 0.1]' --set 'sweep.l=[0.1, 0.2]' --set slurm.array_parallel=2 \
   --set slurm.partition=batch --set slurm.account=proj1 --set slurm.mem=4G --set slurm.nodes=2 \
   --set slurm.tasks=8 --set slurm.cpus_per_task=3 --set slurm.time=1-02:00:00 --set slurm.signal_seconds=300 \
@@ -80,7 +85,7 @@ t=$(script "$out" data)
 has "$t" "#SBATCH --nodes=1"
 has "$t" "#SBATCH --ntasks=1"
 has "$t" "#SBATCH --cpus-per-task=3"
-has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin attack fgm $work/run2/config.yaml --out $work/run2 --data-dir /srv/data \$(gd_job_resume)"
+has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $sl attack fgm $work/run2/config.yaml --out $work/run2 --data-dir /srv/data \$(gd_job_resume)"
 grep -q '^  sweep   -   afterok:check:data:train ' <<<"$out" || fail "sweep waits for check, data, train: $out"
 grep -q '^  fgm     -   afterok:check:data:train:cnn ' <<<"$out" || fail "fgm waits for check, data, train, cnn: $out"
 grep -q '^  report  -   afterany:check:data:train:cnn:eval:sweep:fgm ' <<<"$out" || fail "report: $out"
@@ -114,8 +119,18 @@ mkdir -p tpl
 printf '#!/bin/bash\n#SBATCH --job-name=@JOB_NAME@\necho @BOGUS@\n' >tpl/train.sbatch
 expect_error 1 "tpl/train.sbatch:3:6: unknown placeholder @BOGUS@" "$exp" --dry-run --templates tpl
 
-# A sweep without a grid (named by --only) is an array of one task.
-has "$(script "$("$bin" submit "$exp" --dry-run --only sweep)" sweep)" "#SBATCH --array=0-0"
+# A sweep without a grid (named by --only) is an array of one task; with an executable whose sweep takes no
+# --slice (this build, for now), one MPI job for the whole grid, said in the plan.
+has "$(script "$("$bin" submit "$exp" --dry-run --only sweep --gendec "$sl")" sweep)" "#SBATCH --array=0-0"
+out=$("$bin" submit "$exp" --dry-run --only sweep --set 'sweep.c=[0.1, 0.2]')
+if "$bin" sweep --help | grep -q -- --slice; then
+  has "$(script "$out" sweep)" "#SBATCH --array=0-1"
+else
+  hasnt "$(script "$out" sweep)" "#SBATCH --array"
+  grep -q 'one job for the whole grid: this gendec sweep takes no --slice' <<<"$out" || fail "no note: $out"
+  grep -q "^gd_job_run srun .* sweep $work/results/.*/config.yaml --out $work/results/[^ ]* \$(gd_job_resume)\$" \
+    <<<"$(script "$out" sweep)" || fail "single sweep job: $(script "$out" sweep | tail -2)"
+fi
 
 # 5. --templates: a template found in the folder replaces the built-in one; the others stay built in.
 printf '#!/bin/bash\n#SBATCH --job-name=@JOB_NAME@\n#SBATCH --partition=@PARTITION@\n@GD_JOB_LIB@\n# site template\ngd_job_run @LAUNCH@ @COMMAND@\n' >tpl/train.sbatch
@@ -138,14 +153,15 @@ echo "\$n;cluster"
 EOF
 chmod +x bin/sbatch
 hash=$("$bin" config "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]' --hash seed,data,model,cnn,train,infer,sweep,attack)
-out=$(PATH="$work/bin:$PATH" "$bin" submit "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]')
+out=$(PATH="$work/bin:$PATH" "$bin" submit "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]' --gendec "$sl")
 run="$work/results/traffic_signs/$hash"
 grep -q "run folder $run\$" <<<"$out" || fail "default run folder is not $run: $out"
 tsv="$run/jobs/submitted.tsv"
 [ "$(grep -v '^#' "$tsv" | cut -f1,2,3 | tr '\t' ' ' | tr '\n' '|')" = \
   "check 101 |data 102 |train 103 afterok:101:102|cnn 104 afterok:101:102|eval 105 afterok:101:102:103:104|sweep 106 afterok:101:102:103|report 107 afterany:101:102:103:104:105:106|" ] ||
   fail "submitted.tsv: $(cat "$tsv")"
-grep -q "^# .* gendec submit $exp --set scale=quick --set 'sweep.c=\[0.01, 0.1\]'\$" "$tsv" || fail "tsv header: $(head -1 "$tsv")"
+grep -q "^# .* gendec submit $exp --set scale=quick --set 'sweep.c=\[0.01, 0.1\]' --gendec $sl\$" "$tsv" ||
+  fail "tsv header: $(head -1 "$tsv")"
 grep -qx "103 --parsable --dependency=afterok:101:102 --kill-on-invalid-dep=yes $run/jobs/train.sbatch" sbatch.log ||
   fail "sbatch arguments: $(cat sbatch.log)"
 grep -qx "107 --parsable --dependency=afterany:101:102:103:104:105:106 $run/jobs/report.sbatch" sbatch.log ||
@@ -163,7 +179,8 @@ grep -q '^#SBATCH --array=0-1$' "$run/jobs/sweep.sbatch" || fail "sweep array: $
 [ "$("$bin" config "$run/config.yaml" --show)" = \
   "$("$bin" config "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]' --show)" ] || fail "config.yaml differs"
 # Submitting again appends a second block.
-PATH="$work/bin:$PATH" "$bin" submit "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]' --only eval >/dev/null
+PATH="$work/bin:$PATH" "$bin" submit "$exp" --set scale=quick --set 'sweep.c=[0.01, 0.1]' --only eval --gendec "$sl" \
+  >/dev/null
 [ "$(grep -c '^#' "$tsv")" = 2 ] && [ "$(tail -1 "$tsv" | cut -f1,2,3)" = "$(printf 'eval\t108\t')" ] ||
   fail "second submission: $(cat "$tsv")"
 
