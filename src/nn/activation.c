@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "gendec/nn.h"
+#include "nn_internal.h"
 
 void gd_relu_forward(float* out, const float* in, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
@@ -12,18 +13,20 @@ void gd_relu_backward(float* din, const float* dout, const float* out, size_t n)
 }
 
 void gd_elu_forward(float* out, const float* in, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : expm1f(in[i]);
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i], e = gd_nn_expm1f(x);
+        out[i] = x > 0.0f ? x : e;
+    }
 }
 
 void gd_elu_backward(float* din, const float* dout, const float* out, size_t n) {
     for (size_t i = 0; i < n; i++) din[i] += out[i] > 0.0f ? dout[i] : dout[i] * (out[i] + 1.0f);
 }
 
-/* σ(x) without overflow: exp is only ever taken of a non-positive number. */
+/* σ(x) without overflow: exp is only ever taken of a non-positive number. Branch-free (vectorises). */
 static inline float sigmoidf(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    float e = gd_nn_expf(-fabsf(x)), s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
 }
 
 void gd_sigmoid_forward(float* out, const float* in, size_t n) {
