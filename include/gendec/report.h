@@ -17,9 +17,10 @@
  * A sweep whose array tasks are not all present is reported with the missing task numbers, never averaged
  * silently over the tasks that exist.
  *
- * The figures that need a model (Fig. 2 latent samples, the generations of Fig. 3-5) are drawn from images the
- * caller computes (the CLI decodes with model.h5) and passes in gd_report_extra; the report module itself only
- * reads result files and writes text and PNG.
+ * The figures that need a model (the generations of Fig. 3-5) are drawn from images the caller computes (the
+ * CLI decodes with model.h5) and passes in gd_report_extra; Fig. 2 (latent samples) is written by the CLI with
+ * `gendec sample` and added with gd_report_add_figure. The report module itself only reads result files and
+ * writes text and PNG.
  */
 #ifndef GENDEC_REPORT_H
 #define GENDEC_REPORT_H
@@ -135,9 +136,7 @@ char* gd_report_latex(const gd_report* r, const gd_report_table* tables, size_t 
 typedef struct {
     size_t run;              /* the run (gd_report_run index) they belong to */
     int h, w;
-    /* Fig. 2: latent samples, one row per component: (n_comp, n_samples, h*w) */
-    const float* samples;
-    int n_comp, n_samples;
+    int n_comp;              /* components of gen_parts */
     /* The first n_gen evaluated test images (n_gen, h*w), the answer's generation x_f(z†, y†) of each
      * (n_gen, h*w) and each sub-network's own image Dec_i(z*_i) (n_gen, n_comp, h*w), for Fig. 3 (right) and
      * Fig. 4. gen_parts may be NULL. */
@@ -153,8 +152,7 @@ typedef struct {
     int n_neat;
 } gd_report_extra;
 
-/* Writes the figures the runs support into out_dir (which must exist): fig2_<run>.png (latent samples, from
- * extra), fig3_<run>.png (mean y per step with a ±3 std band over the test images, from the eval trace),
+/* Writes the figures the runs support into out_dir (which must exist): fig3_<run>.png (mean y per step with a ±3 std band over the test images, from the eval trace),
  * fig3_<run>_examples.png (inputs, sub-network generations and final generations), fig4_<run>.png
  * (multiMNIST inputs and generations with true and predicted labels), fig5_<run>_fgm.png (adversarial images
  * of the largest ε with labels) and fig5_<run>_neat.png (fooling images, binarized, generations, CNN
@@ -171,5 +169,12 @@ gd_status gd_report_write(gd_report* r, const char* out_dir, const gd_report_opt
 /* The figures written so far (names relative to out_dir). */
 size_t gd_report_n_figures(const gd_report* r);
 const char* gd_report_figure_name(const gd_report* r, size_t i);
+
+/* Adds a figure the caller wrote into out_dir (e.g. Fig. 2 by `gendec sample`) to the list report.md shows. */
+gd_status gd_report_add_figure(gd_report* r, const char* name, gd_error* err);
+
+/* The stem of run i's figure names: the experiment, plus "_<run folder>" when the experiment has other runs
+ * ("fig2_<stem>.png"). */
+void gd_report_run_stem(const gd_report* r, size_t i, char* buf, size_t n);
 
 #endif

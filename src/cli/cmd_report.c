@@ -1,5 +1,6 @@
 /* gendec report: the paper's tables and figures from result files (src/report), plus the figures that need
  * the trained model (latent samples, generations), which this command decodes with model.h5. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,30 @@ static const char* report_usage =
     "  --no-figures    tables only\n"
     "  --no-paper      leave the paper's figures out of the cells\n"
     "  --examples N    example images per figure (default: report.n_examples of the run's config)\n";
+
+/* Fig. 2 of every run with a model.h5: `gendec sample` (its code, in-process) into out_dir/fig2_<run>.png. */
+static gd_status fig2_samples(gd_report* r, const char* out_dir, gd_error* err) {
+    const cli_command* sample = cli_find_command("sample");
+    for (size_t i = 0; sample && i < gd_report_n_runs(r); i++) {
+        const gd_report_run* info = gd_report_run_info(r, i);
+        if (!info->has_model) continue;
+        char stem[200], name[300], model[1200], out[1600];
+        gd_report_run_stem(r, i, stem, sizeof stem);
+        snprintf(name, sizeof name, "fig2_%s.png", stem);
+        snprintf(model, sizeof model, "%s/model.h5", info->dir);
+        snprintf(out, sizeof out, "%s/%s", out_dir, name);
+        char* args[] = {"sample", model, "-o", out, "--per-row", "8", NULL};
+        if (mkdir(out_dir, 0755) != 0 && errno != EEXIST)
+            return gd_error_set(err, GD_EIO, out_dir, 0, 0, "choose another folder with -o", "cannot create: %s",
+                                strerror(errno));
+        fflush(stdout);
+        if (sample->run(6, args) != CLI_EXIT_OK)
+            return gd_error_set(err, GD_EIO, model, 0, 0, NULL, "gendec sample could not draw Fig. 2 from it");
+        gd_status s = gd_report_add_figure(r, name, err);
+        if (s) return s;
+    }
+    return GD_OK;
+}
 
 int cmd_report(int argc, char** argv) {
     if (cli_wants_help(argc, argv)) {
@@ -113,6 +138,7 @@ int cmd_report(int argc, char** argv) {
     gd_report_extra* extra = calloc(n_runs ? n_runs : 1, sizeof *extra);
     if (!extra) s = gd_error_set(&err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
     for (size_t i = 0; !s && i < n_runs; i++) s = cli_report_prepare(r, i, o.figures ? o.n_examples : 0, &extra[i], &err);
+    if (!s && o.figures) s = fig2_samples(r, out_dir, &err);
     if (!s) s = gd_report_write(r, out_dir, &o, extra, n_runs, &err);
     for (size_t i = 0; extra && i < n_runs; i++) cli_report_extra_free(&extra[i]);
     free(extra);

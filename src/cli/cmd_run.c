@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gendec/config.h"
@@ -38,7 +39,7 @@ static const char* run_usage =
     "Under mpiexec every rank runs the MPI stages (train, eval, sweep, attacks) together; data preparation and\n"
     "the report run on rank 0. The resolved config is written to <run>/config.yaml and given to every stage.\n";
 
-enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_EVAL, ST_SWEEP, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
+enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_SWEEP, ST_EVAL, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
 
 typedef struct {
     const char* name;     /* experiment.stages name */
@@ -55,8 +56,8 @@ static const stage_def stages[ST_N] = {
     {"data", "data", "data", GD_CONFIG_SECTIONS_DATA, NULL, 0, 0},
     {"train", "train", "model", GD_CONFIG_SECTIONS_MODEL, "model.h5", 1, B(ST_DATA)},
     {"cnn", "train", "model", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
-    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"sweep", "sweep", "sweep", GD_CONFIG_SECTIONS_SWEEP, "sweep.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
+    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_SWEEP)},
     {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN)},
     {"report", "report", NULL, NULL, "report.md", 0, 0},
@@ -146,8 +147,10 @@ static void check_output(int s, stage_plan* p) {
     snprintf(p->why, sizeof p->why, "complete, same %s (hash %s)", d->sections, p->hash);
 }
 
-/* Builds the argument vector of stage s into args (pointers into bufs or constants); returns argc. */
-static int stage_argv(int s, const char* cfg_path, const char* run_dir, const char* data_dir, const char* out,
+/* Builds the argument vector of stage s into args (pointers to constants or into the paths given); returns
+ * argc. Every stage reads the run's resolved config and writes into the run folder; eval, sweep and the attacks
+ * take the run's model.h5 explicitly. */
+static int stage_argv(int s, const char* cfg_path, const char* run_dir, const char* out, const char* model,
                       const char** args) {
     int a = 0;
     switch (s) {
@@ -157,7 +160,7 @@ static int stage_argv(int s, const char* cfg_path, const char* run_dir, const ch
         args[a++] = cfg_path;
         args[a++] = "-o";
         args[a++] = out;
-        break;
+        return a;
     case ST_TRAIN:
     case ST_CNN:
         args[a++] = "train";
@@ -166,33 +169,27 @@ static int stage_argv(int s, const char* cfg_path, const char* run_dir, const ch
             args[a++] = "--model";
             args[a++] = "cnn";
         }
-        args[a++] = "--out";
-        args[a++] = run_dir;
         break;
     case ST_EVAL:
     case ST_SWEEP:
         args[a++] = stages[s].command;
         args[a++] = cfg_path;
-        args[a++] = "--out";
-        args[a++] = run_dir;
+        args[a++] = "--model";
+        args[a++] = model;
         break;
     case ST_FGM:
     case ST_NEAT:
         args[a++] = "attack";
         args[a++] = stages[s].name;
         args[a++] = cfg_path;
-        args[a++] = "--out";
-        args[a++] = run_dir;
         break;
     case ST_REPORT:
         args[a++] = "report";
         args[a++] = run_dir;
         return a;
     }
-    if (data_dir && s != ST_REPORT) {
-        args[a++] = "--data-dir";
-        args[a++] = data_dir;
-    }
+    args[a++] = "--out";
+    args[a++] = run_dir;
     return a;
 }
 
@@ -207,6 +204,20 @@ static int make_dirs(const char* dir) {
             *c = '/';
         }
     return mkdir(p, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* The data cache lives at results/<experiment>/data-<hash>.h5 (gd_data_cache_path, where eval and the attacks
+ * look); gendec train looks for the same name in its --out folder. A hard link puts it there without a copy;
+ * when linking is impossible (another file system) train builds its own. */
+static void link_data(const char* cache, const char* run_dir) {
+    const char* base = strrchr(cache, '/');
+    char there[2400];
+    snprintf(there, sizeof there, "%s/%s", run_dir, base ? base + 1 : cache);
+    struct stat st;
+    if (stat(there, &st) == 0 || stat(cache, &st) != 0) return;
+    if (link(cache, there) != 0)
+        fprintf(stderr, "gendec run: cannot link %s into %s (%s): gendec train makes its own copy\n", cache, run_dir,
+                strerror(errno));
 }
 
 /* Prints the argument vector as a command line. */
@@ -306,7 +317,7 @@ int cmd_run(int argc, char** argv) {
         for (int k = 0; k < ST_N; k++) {
             if (!plan[k].wanted) continue;
             const char* args[16];
-            int na = stage_argv(k, cfg_path, run_dir, data_dir, plan[k].output, args);
+            int na = stage_argv(k, cfg_path, run_dir, plan[k].output, plan[ST_TRAIN].output, args);
             printf("  %d. %-6s %s  ", ++step, stages[k].name, plan[k].skip ? "skip" : "run ");
             print_command(stdout, na, args);
             printf("\n            -> %s: %s\n", plan[k].output, plan[k].why);
@@ -337,8 +348,14 @@ int cmd_run(int argc, char** argv) {
     if (cli_world_size() > 1) MPI_Bcast(&bad, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (bad) return rank == 0 ? cli_fail(&err) : CLI_EXIT_FAIL;
 
+    /* --data-dir reaches every stage (and the data module's search) through the environment. */
+    if (data_dir && setenv("GD_DATA_DIR", data_dir, 1) != 0) {
+        gd_error_set(&err, GD_EINVAL, data_dir, 0, 0, NULL, "cannot set GD_DATA_DIR: %s", strerror(errno));
+        return cli_fail(&err);
+    }
     double t_start = gd_now();
     for (int k = 0; k < ST_N; k++) {
+        if (k == ST_DATA + 1 && rank == 0 && plan[ST_DATA].wanted) link_data(plan[ST_DATA].output, run_dir);
         if (!plan[k].wanted || plan[k].skip) continue;
         const cli_command* c = cli_find_command(stages[k].command);
         if (!c) {
@@ -349,7 +366,7 @@ int cmd_run(int argc, char** argv) {
             return rank == 0 ? cli_fail(&err) : CLI_EXIT_FAIL;
         }
         const char* args[16];
-        int na = stage_argv(k, cfg_path, run_dir, data_dir, plan[k].output, args);
+        int na = stage_argv(k, cfg_path, run_dir, plan[k].output, plan[ST_TRAIN].output, args);
         char* argv_copy[16];
         for (int a = 0; a < na; a++) argv_copy[a] = (char*)args[a];
         argv_copy[na] = NULL;

@@ -1,6 +1,6 @@
 /* What gendec report computes with the trained models (the report module itself only reads result files):
- * the CNN's answers on the evaluated images (cnn.h5), the component and class names of the data set, Fig. 2's
- * latent samples and the generations of Fig. 3 and 4 (model.h5). */
+ * the CNN's answers on the evaluated images (cnn.h5), the component and class names of the data set, the
+ * generations of Fig. 3 and 4 (model.h5), and Fig. 2 through `gendec sample`. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,10 +12,7 @@
 #include "gendec/report.h"
 #include "report_model.h"
 
-#define SAMPLES_PER_COMPONENT 8
-
 void cli_report_extra_free(gd_report_extra* x) {
-    free((void*)x->samples);
     free((void*)x->inputs);
     free((void*)x->gen_final);
     free((void*)x->gen_parts);
@@ -57,13 +54,12 @@ static gd_status cnn_predict(const char* path, const float* x, int64_t N, int D,
     return s;
 }
 
-/* Fig. 2 samples (n, S, D) and the generations of the first m evaluated images from model.h5. */
-static gd_status model_figures(const char* model_path, const char* eval_path, const float* x, int m, int D,
-                               uint64_t seed, gd_report_extra* ex, gd_error* err) {
-    const int S = SAMPLES_PER_COMPONENT;
-    int B = m > S ? m : S;
+/* The generations of the first m evaluated images x (m, D) from model.h5 and eval.h5's z* and y†. */
+static gd_status generations(const char* model_path, const char* eval_path, const float* x, int m, int D,
+                             gd_report_extra* ex, gd_error* err) {
+    if (m < 1) return GD_OK;
     gd_cvae* cv = NULL;
-    gd_status s = gd_cvae_load(model_path, B, 0, &cv, err);
+    gd_status s = gd_cvae_load(model_path, m, 0, &cv, err);
     if (s) return s;
     const gd_cvae_spec* sp = gd_cvae_get_spec(cv);
     int n = sp->n, nk = sp->n * sp->k;
@@ -72,55 +68,35 @@ static gd_status model_figures(const char* model_path, const char* eval_path, co
         return gd_error_set(err, GD_EFORMAT, model_path, 0, 0, NULL, "the model makes %d x %d images, the data has %d pixels",
                             sp->h, sp->w, D);
     }
-    float* z = calloc((size_t)B * nk, sizeof(float));
-    float* y = calloc((size_t)B * n, sizeof(float));
-    float* parts = malloc((size_t)B * n * D * sizeof(float));
-    float* samples = malloc((size_t)n * S * D * sizeof(float));
-    float* final = m ? malloc((size_t)m * D * sizeof(float)) : NULL;
-    float* gparts = m ? malloc((size_t)m * n * D * sizeof(float)) : NULL;
-    float* inputs = m ? malloc((size_t)m * D * sizeof(float)) : NULL;
-    uint8_t* ydec = m ? malloc((size_t)m * n) : NULL;
-    if (!z || !y || !parts || !samples || (m && (!final || !gparts || !inputs || !ydec)))
+    float* z = malloc((size_t)m * nk * sizeof(float));
+    float* y = malloc((size_t)m * n * sizeof(float));
+    float* final = malloc((size_t)m * D * sizeof(float));
+    float* gparts = malloc((size_t)m * n * D * sizeof(float));
+    float* inputs = malloc((size_t)m * D * sizeof(float));
+    uint8_t* ydec = malloc((size_t)m * n);
+    if (!z || !y || !final || !gparts || !inputs || !ydec)
         s = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
-    /* Fig. 2: z ~ N(0, I) (stream: seed, GD_STREAM_USER, 0), each decoder's own image. */
-    if (!s) {
-        gd_rng rng;
-        gd_rng_init(&rng, seed, GD_STREAM_USER, 0);
-        gd_rng_fill_normal(&rng, z, (size_t)S * nk, 1.0f);
-        s = gd_cvae_decode_parts(cv, z, parts, S, err);
-    }
-    if (!s)
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < S; j++)
-                memcpy(samples + ((size_t)i * S + j) * D, parts + ((size_t)j * n + i) * D, (size_t)D * sizeof(float));
-    /* Generations of the evaluated images: x_f(z*, y†) and each Dec_i(z*_i). */
-    if (!s && m) {
-        gd_h5* f = NULL;
-        s = gd_h5_open(eval_path, "eval", MPI_COMM_NULL, &f, err);
-        size_t dz[2] = {0, (size_t)nk}, dy[2] = {0, (size_t)n};
-        if (!s) s = gd_h5_read_rows(f, "eval/z_star", GD_F32, 2, dz, 0, (size_t)m, z, err);
-        if (!s) s = gd_h5_read_rows(f, "eval/y_dec", GD_U8, 2, dy, 0, (size_t)m, ydec, err);
-        gd_h5_close(f);
-        for (int i = 0; !s && i < m * n; i++) y[i] = ydec[i] ? 1.0f : 0.0f;
-        if (!s) s = gd_cvae_decode(cv, z, y, final, m, 0, err);
-        if (!s) s = gd_cvae_decode_parts(cv, z, gparts, m, err);
-        if (!s) memcpy(inputs, x, (size_t)m * D * sizeof(float));
-    }
+    gd_h5* f = NULL;
+    if (!s) s = gd_h5_open(eval_path, "eval", MPI_COMM_NULL, &f, err);
+    size_t dz[2] = {0, (size_t)nk}, dy[2] = {0, (size_t)n};
+    if (!s) s = gd_h5_read_rows(f, "eval/z_star", GD_F32, 2, dz, 0, (size_t)m, z, err);
+    if (!s) s = gd_h5_read_rows(f, "eval/y_dec", GD_U8, 2, dy, 0, (size_t)m, ydec, err);
+    gd_h5_close(f);
+    for (int i = 0; !s && i < m * n; i++) y[i] = ydec[i] ? 1.0f : 0.0f;
+    if (!s) s = gd_cvae_decode(cv, z, y, final, m, 0, err);
+    if (!s) s = gd_cvae_decode_parts(cv, z, gparts, m, err);
+    if (!s) memcpy(inputs, x, (size_t)m * D * sizeof(float));
     free(z);
     free(y);
-    free(parts);
     free(ydec);
     gd_cvae_free(cv);
     if (s) {
-        free(samples);
         free(final);
         free(gparts);
         free(inputs);
         return s;
     }
-    ex->samples = samples;
     ex->n_comp = n;
-    ex->n_samples = S;
     ex->inputs = inputs;
     ex->gen_final = final;
     ex->gen_parts = gparts;
@@ -183,7 +159,7 @@ gd_status cli_report_prepare(gd_report* r, size_t run, int n_examples, gd_report
     }
     if (!s && info->has_model) {
         int m = (int)(N < n_examples ? N : n_examples);
-        s = model_figures(model_path, eval_path, x, m, D, 1, ex, err);
+        s = generations(model_path, eval_path, x, m, D, ex, err);
         ex->h = ds.h;
         ex->w = ds.w;
     }

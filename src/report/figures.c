@@ -1,4 +1,4 @@
-/* report: the paper's figures as PNG (Fig. 2 latent samples, Fig. 3 convergence of y and generations,
+/* report: the paper's figures as PNG (Fig. 3 convergence of y and generations,
  * Fig. 4 multiMNIST examples, Fig. 5 adversarial examples), drawn with io's PNG grids and line plots. */
 #include <math.h>
 #include <stdlib.h>
@@ -7,8 +7,7 @@
 
 #include "internal.h"
 
-/* The file-name stem of run i: the experiment, plus the run folder's name when the experiment has others. */
-static void run_stem(const gd_report* r, size_t i, char* buf, size_t n) {
+void gd_report_run_stem(const gd_report* r, size_t i, char* buf, size_t n) {
     const rep_run* run = &r->runs[i];
     int several = 0;
     for (size_t j = 0; j < r->n_runs; j++)
@@ -55,7 +54,7 @@ static gd_status write_grid(gd_report* r, const char* out_dir, const char* name,
     g.labels = labels;
     g.background = 0.35f;
     gd_status s = gd_png_write_grid(path, imgs, n, 1, h, w, &g, err);
-    if (!s) s = rep_add_figure(r, name, err);
+    if (!s) s = gd_report_add_figure(r, name, err);
     return s;
 }
 
@@ -113,7 +112,7 @@ static gd_status fig_trace(gd_report* r, size_t i, const char* out_dir, const ch
     snprintf(name, sizeof name, "fig3_%s.png", stem);
     snprintf(path, sizeof path, "%s/%s", out_dir, name);
     s = gd_png_plot(path, ser, (size_t)n, &p, err);
-    if (!s) s = rep_add_figure(r, name, err);
+    if (!s) s = gd_report_add_figure(r, name, err);
 done:
     gd_free(tr);
     free(buf);
@@ -165,15 +164,6 @@ done:
     free(lab);
     free(labels);
     return s;
-}
-
-/* Fig. 2: latent samples, one row per component. */
-static gd_status fig_samples(gd_report* r, const char* out_dir, const char* stem, const gd_report_extra* x,
-                             gd_error* err) {
-    if (!x || !x->samples || x->n_comp < 1 || x->n_samples < 1) return GD_OK;
-    char name[300];
-    snprintf(name, sizeof name, "fig2_%s.png", stem);
-    return write_grid(r, out_dir, name, x->samples, x->n_comp * x->n_samples, x->h, x->w, x->n_samples, NULL, err);
 }
 
 /* Fig. 5 (left): adversarial images of the largest ε with true and predicted labels, and their generations. */
@@ -316,12 +306,11 @@ gd_status gd_report_figures(gd_report* r, const char* out_dir, const gd_report_o
     if (!o->figures) return GD_OK;
     for (size_t i = 0; i < r->n_runs; i++) {
         char stem[200];
-        run_stem(r, i, stem, sizeof stem);
+        gd_report_run_stem(r, i, stem, sizeof stem);
         const gd_report_extra* x = NULL;
         for (size_t k = 0; k < n_extra; k++)
             if (extra[k].run == i) x = &extra[k];
-        gd_status s = fig_samples(r, out_dir, stem, x, err);
-        if (!s) s = fig_trace(r, i, out_dir, stem, err);
+        gd_status s = fig_trace(r, i, out_dir, stem, err);
         if (!s) s = fig_examples(r, i, out_dir, stem, o, x, err);
         if (!s) s = fig_fgm(r, i, out_dir, stem, o, x, err);
         if (!s) s = fig_neat(r, i, out_dir, stem, o, x, err);

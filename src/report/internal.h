@@ -116,9 +116,6 @@ void rep_sweep_free(rep_sweep* sw);
 /* Reads the trace (N, T, n) of an eval file into a new gd_alloc'ed buffer (figures only). */
 gd_status rep_read_trace(const rep_eval* e, float** trace, gd_error* err);
 
-/* Appends a figure name to the report's list. */
-gd_status rep_add_figure(gd_report* r, const char* name, gd_error* err);
-
 /* The label under which a run appears: "<experiment>" or "<experiment> (<run folder name>)" when the
  * experiment has several runs. */
 void rep_run_label(const gd_report* r, size_t i, char* buf, size_t n);

@@ -287,7 +287,7 @@ const char* gd_report_figure_name(const gd_report* r, size_t i) {
     return r && i < r->n_figures ? r->figures[i] : NULL;
 }
 
-gd_status rep_add_figure(gd_report* r, const char* name, gd_error* err) {
+gd_status gd_report_add_figure(gd_report* r, const char* name, gd_error* err) {
     for (size_t i = 0; i < r->n_figures; i++)
         if (!strcmp(r->figures[i], name)) return GD_OK;
     char (*f)[256] = realloc(r->figures, (r->n_figures + 1) * sizeof *f);
