@@ -39,7 +39,7 @@ static const char* run_usage =
     "Under mpiexec every rank runs the MPI stages (train, eval, sweep, attacks) together; data preparation and\n"
     "the report run on rank 0. The resolved config is written to <run>/config.yaml and given to every stage.\n";
 
-enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_SWEEP, ST_EVAL, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
+enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_EVAL, ST_SWEEP, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
 
 typedef struct {
     const char* name;     /* experiment.stages name */
@@ -56,8 +56,8 @@ static const stage_def stages[ST_N] = {
     {"data", "data", "data", GD_CONFIG_SECTIONS_DATA, NULL, 0, 0},
     {"train", "train", "model", GD_CONFIG_SECTIONS_MODEL, "model.h5", 1, B(ST_DATA)},
     {"cnn", "train", "model", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
+    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"sweep", "sweep", "sweep", GD_CONFIG_SECTIONS_SWEEP, "sweep.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
-    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_SWEEP)},
     {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN)},
     {"report", "report", NULL, NULL, "report.md", 0, 0},
@@ -147,11 +147,14 @@ static void check_output(int s, stage_plan* p) {
     snprintf(p->why, sizeof p->why, "complete, same %s (hash %s)", d->sections, p->hash);
 }
 
-/* Builds the argument vector of stage s into args (pointers to constants or into the paths given); returns
- * argc. Every stage reads the run's resolved config and writes into the run folder; eval, sweep and the attacks
- * take the run's model.h5 explicitly. */
-static int stage_argv(int s, const char* cfg_path, const char* run_dir, const char* out, const char* model,
+/* Builds the argument vector of stage s into args (pointers to constants, into the paths given, or to a
+ * thread-local buffer valid until the next call); returns argc. Every stage reads the run's resolved config and
+ * writes into the run folder; eval and sweep take the run's model.h5 explicitly; only data prepare takes
+ * --data-dir (the other stages find the data root in $GD_DATA_DIR, which gendec run sets from --data-dir). */
+static int stage_argv(int s, const char* cfg_path, const char* run_dir, const char* data_dir, const char* out,
                       const char** args) {
+    static _Thread_local char model[1200];
+    snprintf(model, sizeof model, "%s/model.h5", run_dir);
     int a = 0;
     switch (s) {
     case ST_DATA:
@@ -160,6 +163,10 @@ static int stage_argv(int s, const char* cfg_path, const char* run_dir, const ch
         args[a++] = cfg_path;
         args[a++] = "-o";
         args[a++] = out;
+        if (data_dir) {
+            args[a++] = "--data-dir";
+            args[a++] = data_dir;
+        }
         return a;
     case ST_TRAIN:
     case ST_CNN:
@@ -317,7 +324,7 @@ int cmd_run(int argc, char** argv) {
         for (int k = 0; k < ST_N; k++) {
             if (!plan[k].wanted) continue;
             const char* args[16];
-            int na = stage_argv(k, cfg_path, run_dir, plan[k].output, plan[ST_TRAIN].output, args);
+            int na = stage_argv(k, cfg_path, run_dir, data_dir, plan[k].output, args);
             printf("  %d. %-6s %s  ", ++step, stages[k].name, plan[k].skip ? "skip" : "run ");
             print_command(stdout, na, args);
             printf("\n            -> %s: %s\n", plan[k].output, plan[k].why);
@@ -366,7 +373,7 @@ int cmd_run(int argc, char** argv) {
             return rank == 0 ? cli_fail(&err) : CLI_EXIT_FAIL;
         }
         const char* args[16];
-        int na = stage_argv(k, cfg_path, run_dir, plan[k].output, plan[ST_TRAIN].output, args);
+        int na = stage_argv(k, cfg_path, run_dir, data_dir, plan[k].output, args);
         char* argv_copy[16];
         for (int a = 0; a < na; a++) argv_copy[a] = (char*)args[a];
         argv_copy[na] = NULL;

@@ -777,6 +777,9 @@ int cmd_submit(int argc, char** argv) {
         } else if ((t = cli_take(argc, argv, &i, "--data-dir", &v))) {
             if (t < 0 || !*v) rc = cli_usage_error("submit", "--data-dir needs a folder");
             else o.data_dir = v;
+            /* Only data prepare takes --data-dir; the other stages read $GD_DATA_DIR, which sbatch passes on
+             * (its default --export=ALL). */
+            if (rc == CLI_EXIT_OK) setenv("GD_DATA_DIR", v, 1);
         } else if ((t = cli_take(argc, argv, &i, "--only", &v))) {
             if (t < 0 || !*v) rc = cli_usage_error("submit", "--only needs stages, e.g. --only eval,report");
             else o.only = v;
