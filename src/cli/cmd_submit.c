@@ -1,5 +1,6 @@
 /* gendec submit: an experiment's stages as Slurm batch jobs (the jobs/ templates) chained by dependencies. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -291,7 +292,7 @@ static gd_status template_fill(const char* text, const char* where, const kv* va
             while (sl > 0 && (s[sl - 1] == ' ' || s[sl - 1] == '\t')) sl--;
             int empty_sbatch = !strncmp(s, "#SBATCH", 7) && (sl == 7 || s[sl - 1] == '=');
             if (!empty_sbatch) {
-                sb_add(out, s, strlen(s));
+                sb_add(out, s, sl);
                 sb_puts(out, "\n");
             }
             if (line.oom) out->oom = 1;
@@ -343,8 +344,9 @@ static gd_status write_atomic(const char* path, const char* text, size_t len, in
 }
 
 /* Runs argv (found on PATH) with its standard output captured into out (NUL-terminated, truncated to n);
- * standard error goes to ours. *status gets the exit status (127: could not be started). */
-static gd_status run_capture(char* const argv[], char* out, size_t n, int* status, gd_error* err) {
+ * standard error goes to ours, or to /dev/null when quiet. *status gets the exit status (127: could not be
+ * started). */
+static gd_status run_capture(char* const argv[], int quiet, char* out, size_t n, int* status, gd_error* err) {
     int fd[2];
     if (pipe(fd) != 0) return gd_error_set(err, GD_EIO, argv[0], 0, 0, NULL, "pipe: %s", strerror(errno));
     fflush(stdout);
@@ -359,6 +361,10 @@ static gd_status run_capture(char* const argv[], char* out, size_t n, int* statu
         close(fd[0]);
         if (dup2(fd[1], STDOUT_FILENO) < 0) _exit(127);
         close(fd[1]);
+        if (quiet) {
+            int null = open("/dev/null", O_WRONLY);
+            if (null >= 0) dup2(null, STDERR_FILENO);
+        }
         execvp(argv[0], argv);
         _exit(127);
     }
@@ -396,7 +402,7 @@ static gd_status sbatch_submit(planned* p, gd_error* err) {
     argv[a] = NULL;
     char out[256];
     int status = 127;
-    gd_status st = run_capture(argv, out, sizeof out, &status, err);
+    gd_status st = run_capture(argv, 0, out, sizeof out, &status, err);
     if (st) return st;
     if (status == 127)
         return gd_error_set(err, GD_EIO, "sbatch", 0, 0,
@@ -418,16 +424,27 @@ static gd_status sbatch_submit(planned* p, gd_error* err) {
     return GD_OK;
 }
 
-/* 1 if `exe sweep --help` mentions --slice, i.e. that gendec's sweep can run one slice of the grid per job
- * array task (and 0 when it cannot, or when exe does not run). */
-static int sweep_takes_slices(const char* exe) {
-    char* argv[] = {(char*)exe, "sweep", "--help", NULL};
+/* 1 if `exe words[0..n) --help` prints `what` (an option the command offers), 0 otherwise. */
+static int help_mentions(const char* exe, const char* const* words, int n, const char* what) {
+    char* argv[16];
+    int a = 0;
+    argv[a++] = (char*)exe;
+    for (int i = 0; i < n && a < 14; i++) argv[a++] = (char*)words[i];
+    argv[a++] = "--help";
+    argv[a] = NULL;
     char* out = malloc(65536);
     int status = 1, yes = 0;
     gd_error err;
-    if (out && run_capture(argv, out, 65536, &status, &err) == GD_OK && status == 0) yes = strstr(out, "--slice") != NULL;
+    if (out && run_capture(argv, 1, out, 65536, &status, &err) == GD_OK && status == 0) yes = strstr(out, what) != NULL;
     free(out);
     return yes;
+}
+
+/* 1 if `exe sweep --help` mentions --slice, i.e. that gendec's sweep can run one slice of the grid per job
+ * array task (and 0 when it cannot, or when exe does not run). */
+static int sweep_takes_slices(const char* exe) {
+    const char* words[] = {"sweep"};
+    return help_mentions(exe, words, 1, "--slice");
 }
 
 /* ---- the command -------------------------------------------------------------------------------------- */
@@ -595,6 +612,15 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
             }
         }
         p->template = !strcmp(p->name, "sweep") && !p->array ? "eval.sbatch" : stage_template(p->name, p->mpi);
+        /* --resume on a restart, for the MPI stages whose command offers it (its words: the arguments before
+         * the config file or run folder). */
+        const char* resume = "";
+        if (p->pipeline >= 0 && p->mpi) {
+            const char* args[32];
+            int na = cli_pipeline_argv(p->pipeline, cfg_path, run, o->data_dir, data_out, args), nw = 0;
+            while (nw < na && strcmp(args[nw], cfg_path) != 0 && strcmp(args[nw], run) != 0) nw++;
+            if (help_mentions(exe, args, nw, "--resume")) resume = "$(gd_job_resume)";
+        }
         snprintf(p->script, sizeof p->script, "%s/jobs/%.15s.sbatch", run, p->name);
         snprintf(nodes, sizeof nodes, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.nodes") : 1LL);
         snprintf(tasks, sizeof tasks, "%lld", p->mpi ? (long long)gd_config_int(cfg, "slurm.tasks") : 1LL);
@@ -621,6 +647,7 @@ static int submit_run(const submit_opts* o, int argc, char** argv) {
             {"SBATCH_EXTRA", extra.s ? extra.s : ""},
             {"LAUNCH", p->mpi ? launch : ""},
             {"COMMAND", p->cmd.s ? p->cmd.s : ""},
+            {"RESUME", resume},
             {"GD_JOB_LIB", lib.s ? lib.s : ""},
         };
         st = p->cmd.oom || extra.oom ? gd_error_set(&err, GD_ENOMEM, "submit", 0, 0, NULL, "out of memory") : GD_OK;

@@ -44,7 +44,7 @@ fill() {
 }
 
 common=(PARTITION= ACCOUNT= NODES=1 CPUS_PER_TASK=1 TIME=00:05:00 MEM= "WORKDIR=$work" "SIGNAL=B:USR1@120"
-        REQUEUE=--requeue SBATCH_EXTRA= "LAUNCH=srun --mpi=pmix --kill-on-bad-exit=1"
+        REQUEUE=--requeue SBATCH_EXTRA= "LAUNCH=srun --mpi=pmix --kill-on-bad-exit=1" 'RESUME=$(gd_job_resume)'
         "GD_JOB_LIB=$(cat "$src/jobs/lib.sh")")
 
 cd "$work"

@@ -7,7 +7,8 @@
 # The pre-flight stage runs the real `gendec version --mpi`. The other stage commands (gendec data prepare,
 # train, sweep, eval, attack, report) are not all on main yet: the jobs run them through a stand-in
 # executable (--gendec) that logs the command line and then runs `gendec version --mpi` (a real MPI step)
-# in its place; it says its sweep takes --slice, so that the sweep is a job array. A stage listed in real_stages runs the real gendec instead; add each stage there once its
+# in its place; it says its sweep takes --slice (so that the sweep is a job array) and that every stage takes
+# --resume. A stage listed in real_stages runs the real gendec instead; add each stage there once its
 # command exists and takes the arguments `gendec submit --help` lists.
 set -euo pipefail
 me="test_submit"
@@ -26,8 +27,8 @@ log=$(printf '%q' "$log")
 real_stages="$real_stages"
 EOF
 cat >>gendec-stages <<'EOF'
-# gendec submit asks whether the sweep can run one slice per array task.
-if [ "$1" = sweep ] && [ "${2:-}" = --help ]; then echo "  --slice I --slices N"; exit 0; fi
+# gendec submit asks (--help) whether the sweep runs one slice per array task and which stages take --resume.
+if [ "${!#}" = --help ]; then echo "  --slice I --slices N  --resume"; exit 0; fi
 case "$1" in
   version) stage=check ;;
   data | attack) stage="$2" ;;
@@ -86,6 +87,7 @@ done
 
 # The command lines: <run>/config.yaml --out <run> (the report: <run>), and the frozen config is valid.
 grep -q " start train rank=0 task=- args=train $run/config.yaml --out $run\$" "$log" || fail "train args: $(grep ' start train' "$log")"
+grep -q '^gd_job_run srun .* --out [^ ]* $(gd_job_resume)$' "$run/jobs/train.sbatch" || fail "train.sbatch: no resume"
 grep -q " start cnn rank=0 task=- args=train $run/config.yaml --model cnn --out $run\$" "$log" || fail "cnn args"
 cache="$work/results/traffic_signs/data-$("$bin" config "$run/config.yaml" --hash seed,data).h5"
 grep -q " start data rank=0 task=- args=data prepare $run/config.yaml -o $cache\$" "$log" || fail "data args: $(grep ' start data' "$log")"

@@ -26,6 +26,10 @@ script() { awk -v s="/jobs/$2.sbatch <==" 'index($0, "==> ") == 1 {f = index($0,
 has() { grep -qxF -- "$2" <<<"$1" || fail "no line '$2' in: $(head -30 <<<"$1")"; }
 hasnt() { ! grep -qF -- "$2" <<<"$1" || fail "unexpected '$2'"; }
 
+# res WORDS...: what the scripts append for a restart: " $(gd_job_resume)" when `gendec WORDS --help` offers
+# --resume (train, eval, ... as they are in this build), else nothing.
+res() { if "$bin" "$@" --help 2>/dev/null | grep -q -- --resume; then echo ' $(gd_job_resume)'; fi; }
+
 # 1. The default stages of the traffic-sign experiment (no sweep grid, no attack keys); nothing written.
 out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run1")
 [ "$(stages "$out")" = "check data train cnn eval report " ] || fail "stages: '$(stages "$out")'"
@@ -45,7 +49,7 @@ has "$t" "#SBATCH --signal=B:USR1@120"
 has "$t" "#SBATCH --job-name=gd-traffic_signs-train"
 has "$t" "#SBATCH --chdir=$work"
 has "$t" "#SBATCH --output=$work/run1/logs/train-%j.out"
-has "$t" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --out $work/run1 \$(gd_job_resume)"
+has "$t" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --out $work/run1$(res train)"
 hasnt "$t" "#SBATCH --partition"
 hasnt "$t" "#SBATCH --account"
 hasnt "$t" "#SBATCH --mem"
@@ -53,16 +57,17 @@ t=$(script "$out" report)
 has "$t" "#SBATCH --ntasks=1"
 has "$t" "gd_job_run $bin report $work/run1"
 has "$(script "$out" check)" "#SBATCH --time=00:05:00"
-has "$(script "$out" cnn)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --model cnn --out $work/run1 \$(gd_job_resume)"
+has "$(script "$out" cnn)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $bin train $work/run1/config.yaml --model cnn --out $work/run1$(res train)"
 data_hash=$("$bin" config "$exp" --set scale=quick --hash seed,data)
 has "$(script "$out" data)" "gd_job_run $bin data prepare $work/run1/config.yaml -o $work/results/traffic_signs/data-$data_hash.h5"
 grep -q '^  report  -   afterany:check:data:train:cnn:eval .* gendec report <run>$' <<<"$out" || fail "report line: $out"
 grep -q '^  eval    -   afterok:check:data:train:cnn ' <<<"$out" || fail "eval line: $out"
 
-# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once, since this executable's sweep offers --slice),
+# 2. A sweep grid (2 x 3 points: an array of 6, at most 2 at once, since this executable's sweep offers --slice;
+# and every stage offers --resume),
 # experiment.stages, every slurm.* key.
-printf '#!/bin/bash\nif [ "$1 $2" = "sweep --help" ]; then echo "  --slice I --slices N"; exit 0; fi\nexec %q "$@"\n' "$bin" \
-  >gendec-slices
+printf '#!/bin/bash\nif [ "${!#}" = --help ]; then echo "  --slice I --slices N  --resume"; exit 0; fi\nexec %q "$@"\n' \
+  "$bin" >gendec-slices
 chmod +x gendec-slices
 sl="$work/gendec-slices"
 out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run2" --set 'sweep.beta=[5, 7]' --gendec "$sl" \
@@ -79,7 +84,7 @@ for l in "--partition=batch" "--account=proj1" "--mem=4G" "--nodes=2" "--ntasks=
   "--time=1-02:00:00" "--signal=B:USR1@300" "--qos=short" "--constraint=avx2"; do
   has "$t" "#SBATCH $l"
 done
-grep -q -- '--slice "${SLURM_ARRAY_TASK_ID:?not a job array task}" --slices "${SLURM_ARRAY_TASK_COUNT:?}"' <<<"$t" ||
+grep -q -- '--slice "${SLURM_ARRAY_TASK_ID:?not a job array task}" --slices "${SLURM_ARRAY_TASK_COUNT:?}" $(gd_job_resume)$' <<<"$t" ||
   fail "sweep: no --slice/--slices"
 t=$(script "$out" data)
 has "$t" "#SBATCH --nodes=1"
@@ -98,7 +103,7 @@ out=$("$bin" submit "$exp" --dry-run --out "$work/run3" --set slurm.signal_secon
 t=$(script "$out" train)
 hasnt "$t" "#SBATCH --signal"
 has "$t" "#SBATCH --no-requeue"
-has "$t" "gd_job_run mpiexec $bin train $work/run3/config.yaml --out $work/run3 \$(gd_job_resume)"
+has "$t" "gd_job_run mpiexec $bin train $work/run3/config.yaml --out $work/run3$(res train)"
 grep -q '^  train   -   -  ' <<<"$out" || fail "train alone waits for nothing: $out"
 grep -q '^  eval    -   afterok:train ' <<<"$out" || fail "eval waits for the train job of the same submission: $out"
 
@@ -129,7 +134,9 @@ if "$bin" sweep --help | grep -q -- --slice; then
 else
   hasnt "$(script "$out" sweep)" "#SBATCH --array"
   grep -q 'one job for the whole grid: this gendec sweep takes no --slice' <<<"$out" || fail "no note: $out"
-  grep -q "^gd_job_run srun .* sweep $work/results/.*/config.yaml --out $work/results/[^ ]* \$(gd_job_resume)\$" \
+  last=$(script "$out" sweep | tail -1)
+  [[ "$last" == *" --out $(sed -n 's/.*run folder //p' <<<"$out")$(res sweep)" ]] || fail "single sweep job: $last"
+  grep -q "^gd_job_run srun .* sweep $work/results/.*/config.yaml --out $work/results/" \
     <<<"$(script "$out" sweep)" || fail "single sweep job: $(script "$out" sweep | tail -2)"
 fi
 
