@@ -131,12 +131,17 @@ gd_status cli_infer_split(const cli_infer_session* s, const char* split, int64_t
 void cli_infer_close(cli_infer_session* s);
 /* A gd_infer_eval_opts progress callback over a cli_progress. */
 void cli_infer_progress(void* ctx, int64_t done, int64_t total);
+int cmd_train(int argc, char** argv);
+int cmd_sample(int argc, char** argv);
 
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 
 /* gendec bench layers (cmd_bench_nn.c). */
 int cli_bench_layers(int argc, char** argv);
+
+/* gendec bench train (cmd_bench_train.c). */
+int cli_bench_train(int argc, char** argv);
 
 /* gendec bench attack (cmd_bench_attack.c). */
 int cli_bench_attack(int argc, char** argv);

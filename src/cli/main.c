@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     {"report", "regenerate the paper's tables and figures from result files", cmd_report, 0},
     {"eval", "classify a split with the trained c-VAE (Eq. 3 + decision rule), write eval.h5", cmd_eval, 1},
     {"sweep", "classifier hyperparameter grid on the validation split, write sweep.h5", cmd_sweep, 1},
+    {"train", "train the c-VAE (or --model cnn) on 1 rank or under mpiexec", cmd_train, 1},
+    {"sample", "images decoded by each sub-network from random z (paper Fig. 2)", cmd_sample, 0},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

@@ -42,7 +42,17 @@ gd_status gd_cvae_spec_from_config(const gd_config* cfg, int h, int w, int n_dat
     gd_error e2;
     gd_error_clear(&e2);
     if (gd_cvae_spec_check(s, &e2) != GD_OK) {
-        const char* key = s->arch == GD_CVAE_CONV ? "model.conv.dec_start" : "model.arch";
+        /* point at the conv key the user set, else at model.arch (which chose the conv family) */
+        const char* key = "model.arch";
+        const char* keys[3] = {"model.conv.dec_start", "model.conv.out_kernel", "model.conv.channels"};
+        for (int i = 0; i < 3 && s->arch == GD_CVAE_CONV; i++) {
+            const char* file = NULL;
+            int line, col;
+            if (gd_config_place(cfg, keys[i], &file, &line, &col) == 0 && file && strcmp(file, "defaults") != 0) {
+                key = keys[i];
+                break;
+            }
+        }
         return gd_config_error(cfg, key, err, e2.hint[0] ? e2.hint : NULL, "%s", e2.msg);
     }
     return GD_OK;

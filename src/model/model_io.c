@@ -20,7 +20,7 @@ gd_status gd_model_file_signature(const char* path, const char* kind, char* sig,
         return gd_error_set(err, GD_ESTATE, path, 0, 0,
                             !strcmp(kind, "cnn") ? "give the file written by 'gendec train --model cnn'"
                                                  : "give the model.h5 written by 'gendec train'",
-                            "%s holds %s (\"%s\"), not a %s", path, what, arch, !strcmp(kind, "cnn") ? "CNN" : "c-VAE");
+                            "the file holds %s (\"%s\"), not a %s", what, arch, !strcmp(kind, "cnn") ? "CNN" : "c-VAE");
     }
     if (strlen(arch + kl + 1) >= n)
         return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s: architecture signature too long", path);
