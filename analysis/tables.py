@@ -23,7 +23,8 @@ import numpy as np
 def find_runs(path, depth=3):
     """Run folders at or below path (folders holding a stage file), in name order."""
     names = ("eval.h5", "fgm.h5", "neat.h5", "sweep.h5", "model.h5", "cnn.h5")
-    if any(os.path.isfile(os.path.join(path, n)) for n in names):
+    if any(os.path.isfile(os.path.join(path, n)) for n in names) or (
+            os.path.isdir(path) and any(n.startswith("sweep.slice-") and n.endswith(".h5") for n in os.listdir(path))):
         return [path]
     if depth == 0 or not os.path.isdir(path):
         return []
@@ -78,8 +79,9 @@ def main(paths):
         runs += find_runs(p.rstrip("/"))
     names = {}
     for r in runs:
-        for stage in ("eval", "fgm", "neat", "sweep"):
-            fp = os.path.join(r, stage + ".h5")
+        slices = sorted(n for n in os.listdir(r) if n.startswith("sweep.slice-") and n.endswith(".h5"))
+        for stage, fn in [(s, s + ".h5") for s in ("eval", "fgm", "neat", "sweep")] + [("sweep", n) for n in slices]:
+            fp = os.path.join(r, fn)
             if os.path.isfile(fp):
                 with open_complete(fp, stage) as f:
                     names[r] = (config_value(f, "experiment", "name"), config_value(f, "data", "set"))

@@ -67,7 +67,8 @@ typedef struct {
     uint8_t* noise_noise;  /* (N_noise) rejected */
 } rep_neat;
 
-/* sweep.h5 (merged) or the per-task files of a job array. */
+/* sweep.h5 (merged), or the slice files sweep.slice-I-of-N.h5 of a job array that has not merged: the points of
+ * the slices present, and the numbers I of the slices missing. Arrays are malloc'd (missing: gd_alloc'd). */
 typedef struct {
     int present;
     char path[REP_PATH];

@@ -181,36 +181,92 @@ void rep_neat_free(rep_neat* nt) {
     memset(nt, 0, sizeof *nt);
 }
 
+/* Appends the points and counts of one sweep file (merged or a slice) to sw. */
+static gd_status sweep_append(rep_sweep* sw, const char* path, gd_error* err) {
+    gd_h5* f = NULL;
+    gd_status s = gd_h5_open(path, "sweep", MPI_COMM_NULL, &f, err);
+    if (s) return s;
+    size_t dp[2] = {0, 0}, dc[2] = {0, 0};
+    double* pts = NULL;
+    int64_t* cnt = NULL;
+    s = rd(f, "sweep/points", GD_F64, 2, dp, (void**)&pts, err);
+    if (!s) s = rd(f, "sweep/counts", GD_I64, 2, dc, (void**)&cnt, err);
+    gd_h5_close(f);
+    if (!s && dp[1] != 6) s = shape_error(err, path, "sweep/points", "(P, 6): beta, b, c, l, yl, yu");
+    if (!s && (dc[0] != dp[0] || dc[1] < 3)) s = shape_error(err, path, "sweep/counts", "(P, 4): images, exact, rejected, argmax");
+    size_t P = sw->n_points + (s ? 0 : dp[0]);
+    if (!s && dp[0]) {
+        double (*np)[6] = realloc(sw->point, P * sizeof *np);
+        if (np) sw->point = np;
+        int64_t* c1 = realloc(sw->count, P * sizeof *c1);
+        if (c1) sw->count = c1;
+        int64_t* c2 = realloc(sw->exact, P * sizeof *c2);
+        if (c2) sw->exact = c2;
+        int64_t* c3 = realloc(sw->rejected, P * sizeof *c3);
+        if (c3) sw->rejected = c3;
+        if (!np || !c1 || !c2 || !c3) s = gd_error_set(err, GD_ENOMEM, path, 0, 0, NULL, "out of memory");
+        for (size_t k = 0; !s && k < dp[0]; k++) {
+            size_t j = sw->n_points + k;
+            memcpy(sw->point[j], pts + 6 * k, 6 * sizeof(double));
+            sw->count[j] = cnt[k * dc[1] + 0];
+            sw->exact[j] = cnt[k * dc[1] + 1];
+            sw->rejected[j] = cnt[k * dc[1] + 2];
+        }
+        if (!s) sw->n_points = P;
+    }
+    gd_free(pts);
+    gd_free(cnt);
+    return s;
+}
+
 gd_status rep_read_sweep(const char* dir, rep_sweep* sw, int* found, gd_error* err) {
     memset(sw, 0, sizeof *sw);
     *found = 0;
-    snprintf(sw->path, sizeof sw->path, "%s/sweep.h5", dir);
-    gd_h5* f = NULL;
-    FILE* probe = fopen(sw->path, "rb");
-    if (!probe) return GD_OK;
-    fclose(probe);
-    *found = 1;
-    gd_status s = gd_h5_open(sw->path, "sweep", MPI_COMM_NULL, &f, err);
-    if (s) return s;
-    size_t dp[2], dc[1], de[1], dr[1];
-    double* pts = NULL;
-    s = rd(f, "sweep/points", GD_F64, 2, dp, (void**)&pts, err);
-    if (!s) s = rd(f, "sweep/count", GD_I64, 1, dc, (void**)&sw->count, err);
-    if (!s) s = rd(f, "sweep/exact", GD_I64, 1, de, (void**)&sw->exact, err);
-    if (!s) s = rd(f, "sweep/rejected", GD_I64, 1, dr, (void**)&sw->rejected, err);
-    if (!s && dp[1] != 6) s = shape_error(err, sw->path, "sweep/points", "(P, 6): beta, b, c, l, yl, yu");
-    if (!s && (dc[0] != dp[0] || de[0] != dp[0] || dr[0] != dp[0]))
-        s = shape_error(err, sw->path, "sweep/count", "(P) like sweep/exact and sweep/rejected");
-    sw->point = (double (*)[6])pts;
-    sw->n_points = s ? 0 : dp[0];
     sw->tasks = 1;
-    if (!s && gd_h5_attr_exists(f, "sweep", "tasks")) s = gd_h5_attr_get_i64(f, "sweep", "tasks", &sw->tasks, err);
-    if (!s && gd_h5_exists(f, "sweep/missing_tasks")) {
-        size_t dm[1];
-        s = rd(f, "sweep/missing_tasks", GD_I64, 1, dm, (void**)&sw->missing, err);
-        if (!s) sw->n_missing = (int64_t)dm[0];
+    snprintf(sw->path, sizeof sw->path, "%s/sweep.h5", dir);
+    FILE* probe = fopen(sw->path, "rb");
+    if (probe) {
+        /* The merged file: every slice was there. */
+        fclose(probe);
+        *found = 1;
+        gd_status s = sweep_append(sw, sw->path, err);
+        if (s) {
+            rep_sweep_free(sw);
+            return s;
+        }
+        sw->present = 1;
+        return GD_OK;
     }
-    gd_h5_close(f);
+    /* The slices of a job array that has not merged (yet): sweep.slice-I-of-N.h5. */
+    DIR* d = opendir(dir);
+    if (!d) return GD_OK;
+    long slices = 0;
+    struct dirent* e;
+    while ((e = readdir(d))) {
+        long i, n;
+        char tail[8];
+        if (sscanf(e->d_name, "sweep.slice-%ld-of-%ld%7s", &i, &n, tail) == 3 && !strcmp(tail, ".h5") && n > slices)
+            slices = n;
+    }
+    closedir(d);
+    if (slices < 1) return GD_OK;
+    *found = 1;
+    sw->tasks = slices;
+    sw->missing = gd_alloc((size_t)slices * sizeof(int64_t));
+    if (!sw->missing) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    gd_status s = GD_OK;
+    for (long i = 0; !s && i < slices; i++) {
+        char p[REP_PATH + 64];
+        snprintf(p, sizeof p, "%s/sweep.slice-%ld-of-%ld.h5", dir, i, slices);
+        FILE* t = fopen(p, "rb");
+        if (!t) {
+            sw->missing[sw->n_missing++] = i;
+            continue;
+        }
+        fclose(t);
+        s = sweep_append(sw, p, err);
+    }
+    if (!s) rep_fmt(sw->path, sizeof sw->path, "%s/sweep.slice-*-of-%ld.h5", dir, slices);
     if (s) {
         rep_sweep_free(sw);
         return s;
@@ -220,10 +276,10 @@ gd_status rep_read_sweep(const char* dir, rep_sweep* sw, int* found, gd_error* e
 }
 
 void rep_sweep_free(rep_sweep* sw) {
-    gd_free(sw->point);
-    gd_free(sw->count);
-    gd_free(sw->exact);
-    gd_free(sw->rejected);
+    free(sw->point);
+    free(sw->count);
+    free(sw->exact);
+    free(sw->rejected);
     gd_free(sw->missing);
     memset(sw, 0, sizeof *sw);
 }

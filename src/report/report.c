@@ -34,7 +34,7 @@ static int is_run_dir(const char* dir) {
     int found = 0;
     while (!found && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        found = !strncmp(e->d_name, "sweep-", 6) && l > 3 && !strcmp(e->d_name + l - 3, ".h5");
+        found = !strncmp(e->d_name, "sweep.slice-", 12) && l > 3 && !strcmp(e->d_name + l - 3, ".h5");
     }
     closedir(d);
     return found;
@@ -109,12 +109,29 @@ static char* yaml_lookup(const char* yaml, const char* section, const char* key)
     return out;
 }
 
+/* The name of a sweep slice file in dir (into buf), or "" when there is none. */
+static void first_slice(const char* dir, char* buf, size_t n) {
+    buf[0] = '\0';
+    DIR* d = opendir(dir);
+    if (!d) return;
+    struct dirent* e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (!strncmp(e->d_name, "sweep.slice-", 12) && l > 3 && !strcmp(e->d_name + l - 3, ".h5") &&
+            (!buf[0] || strcmp(e->d_name, buf) < 0))
+            snprintf(buf, n, "%s", e->d_name);
+    }
+    closedir(d);
+}
+
 /* Reads the config of a run from the first stage file present. */
 static gd_status read_config(rep_run* run, gd_error* err) {
-    static const char* order[][2] = {{"eval.h5", "eval"}, {"fgm.h5", "fgm"},   {"neat.h5", "neat"},
-                                     {"sweep.h5", "sweep"}, {"model.h5", NULL}, {"cnn.h5", NULL}};
+    char slice[256];
+    first_slice(run->dir, slice, sizeof slice);
+    const char* order[][2] = {{"eval.h5", "eval"},   {"fgm.h5", "fgm"},   {"neat.h5", "neat"}, {"sweep.h5", "sweep"},
+                              {slice, "sweep"},       {"model.h5", NULL},  {"cnn.h5", NULL}};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        if (!is_file(run->dir, order[i][0])) continue;
+        if (!order[i][0][0] || !is_file(run->dir, order[i][0])) continue;
         char p[REP_PATH];
         snprintf(p, sizeof p, "%s/%s", run->dir, order[i][0]);
         gd_h5* f = NULL;

@@ -187,24 +187,31 @@ static void write_neat(const char* dir) {
     CHECK_OK(gd_h5_commit(f, &err), &err);
 }
 
-/* A sweep of 3 points from a 4-task array of which tasks 1 and 3 are missing. Best: point 1 (40/50). */
-static void write_sweep(const char* dir) {
+/* One slice file of a sweep split into `slices` array tasks (the layout gendec sweep --slice writes). */
+static void write_slice(const char* dir, int slice, int slices, const double* pts, const int64_t* counts, size_t P) {
     char path[800];
-    snprintf(path, sizeof path, "%s/sweep.h5", dir);
+    snprintf(path, sizeof path, "%s/sweep.slice-%d-of-%d.h5", dir, slice, slices);
     char* y = config_yaml("experiment: {name: multimnist}\ndata: {set: multimnist}\nsweep: {l: [0.1, 0.2, 0.3]}\n");
     gd_h5* f = NULL;
     gd_error err;
     CHECK_OK(gd_h5_create(path, "sweep", y, MPI_COMM_NULL, &f, &err), &err);
     free(y);
-    double pts[3 * 6] = {5, -2, 0.005, 0.1, 0.3, 0.6, 5, -2, 0.005, 0.2, 0.3, 0.6, 5, -2, 0.005, 0.3, 0.3, 0.6};
-    int64_t cnt[3] = {50, 50, 50}, ex[3] = {30, 40, 35}, rej[3] = {10, 5, 2}, miss[2] = {1, 3};
-    put(f, "sweep/points", GD_F64, 2, 3, 6, 0, pts);
-    put(f, "sweep/count", GD_I64, 1, 3, 0, 0, cnt);
-    put(f, "sweep/exact", GD_I64, 1, 3, 0, 0, ex);
-    put(f, "sweep/rejected", GD_I64, 1, 3, 0, 0, rej);
-    put(f, "sweep/missing_tasks", GD_I64, 1, 2, 0, 0, miss);
-    CHECK_OK(gd_h5_attr_set_i64(f, "sweep", "tasks", 4, &err), &err);
+    put(f, "sweep/points", GD_F64, 2, P, 6, 0, pts);
+    put(f, "sweep/counts", GD_I64, 2, P, 4, 0, counts);
+    CHECK_OK(gd_h5_attr_set_i64(f, "sweep", "slice", slice, &err), &err);
+    CHECK_OK(gd_h5_attr_set_i64(f, "sweep", "slices", slices, &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
+}
+
+/* A sweep split into 4 array tasks of which 1 and 3 never finished: slices 0 (2 points) and 2 (1 point) are
+ * there, no merged sweep.h5. Best of the points present: the second (40/50 exact, l = 0.2). */
+static void write_sweep(const char* dir) {
+    double p0[2 * 6] = {5, -2, 0.005, 0.1, 0.3, 0.6, 5, -2, 0.005, 0.2, 0.3, 0.6};
+    int64_t c0[2 * 4] = {50, 30, 10, 41, 50, 40, 5, 44};
+    double p2[6] = {7, -2, 0.005, 0.3, 0.3, 0.6};
+    int64_t c2[4] = {50, 35, 2, 45};
+    write_slice(dir, 0, 4, p0, c0, 2);
+    write_slice(dir, 2, 4, p2, c2, 1);
 }
 
 static const gd_report_table* find_table(const gd_report_table* t, size_t n, gd_report_table_kind k) {
