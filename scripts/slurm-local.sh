@@ -101,7 +101,7 @@ start_munge() {
 
 write_conf() {
   local host node tmp
-  host=$(hostname -s)
+  host=$(hostname -s 2>/dev/null || hostname)
   # slurmd -C describes this machine; its first line is the NodeName line (UpTime follows).
   node=$(slurmd -C 2>/dev/null | grep '^NodeName=' | head -1) || true
   [ -n "$node" ] || die "'slurmd -C' printed no NodeName line"
