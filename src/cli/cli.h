@@ -137,6 +137,9 @@ int cmd_sample(int argc, char** argv);
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 
+/* gendec bench dump (cmd_bench_dump.c): the numerics check's reference data for bench/reference.py. */
+int cli_bench_dump(int argc, char** argv);
+
 /* gendec bench layers (cmd_bench_nn.c). */
 int cli_bench_layers(int argc, char** argv);
 
