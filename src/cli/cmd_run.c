@@ -55,8 +55,8 @@ static const stage_def stages[ST_N] = {
 #define B(s) (1u << (s))
     {"data", "data", "data", GD_CONFIG_SECTIONS_DATA, NULL, 0, 0},
     {"train", "train", "model", GD_CONFIG_SECTIONS_MODEL, "model.h5", 1, B(ST_DATA)},
-    {"cnn", "train", "model", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
-    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
+    {"cnn", "train", "cnn", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
+    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
     {"sweep", "sweep", "sweep", GD_CONFIG_SECTIONS_SWEEP, "sweep.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
     {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN)},
@@ -386,6 +386,7 @@ int cmd_run(int argc, char** argv) {
         double t0 = gd_now();
         int src = CLI_EXIT_OK;
         if (stages[k].mpi || rank == 0) src = c->run(na, argv_copy);
+        fflush(stdout); /* the stage's own lines before the next stage's */
         if (!stages[k].mpi && cli_world_size() > 1) MPI_Bcast(&src, 1, MPI_INT, 0, MPI_COMM_WORLD);
         if (src != CLI_EXIT_OK) {
             if (rank == 0)
