@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "gendec/core.h"
+#include "gendec/infer.h"
 
 /* grad (B, D) = d loss(model(x_b), labels_b) / d x_b for each row of x (B, D). The attack maximises the loss. */
 typedef gd_status (*gd_attack_grad_fn)(void* ctx, const float* x, const int32_t* labels, int B, float* grad,
@@ -116,5 +117,22 @@ void gd_fgm_sweep_result_free(gd_fgm_sweep_result* r);
  * the number of ranks, the mode or (for FGM) on chunk. */
 gd_status gd_fgm_sweep(const gd_fgm_sweep_opts* o, const float* x, const int32_t* labels, int64_t N, int D,
                        const gd_attack_model* m, gd_fgm_sweep_result* out, MPI_Comm comm, gd_error* err);
+
+/* ---- files ---------------------------------------------------------------------------------------- */
+
+struct gd_h5;            /* io.h */
+
+/* Writes a sweep into a file being written (kind "fgm"; see docs/hdf5-schema.md): attribute eps (float64
+ * list) and norm on the root; labels (N) int32; x_adv (E, N, H, W) float32 (deflate 1); cnn/{pred, p_pred,
+ * p_true} and binarized_cnn/{pred, p_pred} (E, N); cnn/accuracy, binarized_cnn/accuracy, mean_linf, mean_l2
+ * (E) float64. Rank 0 only (serial file). */
+gd_status gd_fgm_sweep_write(struct gd_h5* f, const gd_fgm_sweep_result* r, const int32_t* labels, int H, int W,
+                             gd_error* err);
+
+/* Writes the generative classifier's verdicts on N images under `group`: with E > 0 as row e of (E, N, ...)
+ * datasets (call once per e, any order), with E = 0 as (N, ...) datasets. Datasets: ystar (N, n) float32,
+ * ydec (N, n) uint8, noise (N) uint8, loss3, loss2 (N) float32, n_candidates (N) int32. */
+gd_status gd_attack_write_verdicts(struct gd_h5* f, const char* group, int e, int E,
+                                   const gd_infer_results* r, gd_error* err);
 
 #endif

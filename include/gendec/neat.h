@@ -365,4 +365,23 @@ gd_status gd_neat_campaign(const gd_neat_params* p, const gd_neat_campaign_confi
                            gd_neat_classify_fn classify, void* ctx, gd_neat_run_result** runs, MPI_Comm comm,
                            gd_error* err);
 
+/* ---- files ---------------------------------------------------------------------------------------- */
+
+struct gd_h5; /* io.h */
+
+/* Writes the runs of a campaign into a file being written (kind "neat"; docs/hdf5-schema.md):
+ *   runs/{target (R) int32, seed (R) uint64, n_generations, n_kept (R) int32, best_conf (R) float32,
+ *         evaluations (R) int64, best_image (R, H, W), best_fitness, mean_fitness, best_confidence (R, G)
+ *         float32 (NaN after a run's last generation), n_species (R, G) int32}   (G = longest run)
+ *   fooling/{images (K, H, W) float32, confidence (K) float32, target, run, generation (K) int32, key (K) int64}
+ *   fooling/genomes/{node_offset, conn_offset (K + 1) int64, nodes_i (Nn, 3) int32 (id, type, activation),
+ *         nodes_f (Nn, 2) float32 (bias, response), conns_i (Nc, 4) int64 (innovation, in, out, enabled),
+ *         conns_w (Nc) float32}: genome k is nodes [node_offset[k], node_offset[k+1]) and likewise connections.
+ * K = the kept images of all runs in run order. Rank 0 only (serial file). */
+gd_status gd_neat_runs_write(struct gd_h5* f, const gd_neat_run_result* runs, int n_runs, gd_error* err);
+
+/* Reads back the K genomes of fooling/genomes (validated; GD_EFORMAT naming the file otherwise): *genomes is a
+ * new array (free each with gd_neat_genome_free, then free()). */
+gd_status gd_neat_genomes_read(struct gd_h5* f, gd_neat_genome** genomes, int64_t* K, gd_error* err);
+
 #endif
