@@ -90,6 +90,7 @@ int cmd_run(int argc, char** argv);
 int cmd_report(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_sweep(int argc, char** argv);
+int cmd_attack(int argc, char** argv); /* gendec attack fgm|neat (cmd_attack.c) */
 /* gendec bench classify (cmd_bench_classify.c). */
 int cli_bench_classify(int argc, char** argv);
 

@@ -18,6 +18,8 @@ static const cli_command commands[] = {
     {"sweep", "classifier hyperparameter grid on the validation split, write sweep.h5", cmd_sweep, 1},
     {"train", "train the c-VAE (or --model cnn) on 1 rank or under mpiexec", cmd_train, 1},
     {"sample", "images decoded by each sub-network from random z (paper Fig. 2)", cmd_sample, 0},
+    {"attack", "FGM sweep (fgm.h5) or NEAT fooling images (neat.h5) against the CNN, judged by every classifier",
+     cmd_attack, 1},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
