@@ -7,8 +7,13 @@
  *   - rank r takes its contiguous block gd_dist_block(global_batch, r, size) of the batch's positions and
  *     gathers only those images;
  *   - the model accumulates grad_scale · ∂(Σ over its rows of the row loss)/∂θ with grad_scale =
- *     size / global_batch; gd_dist_allreduce_mean over the whole contiguous gradient then leaves every rank with
- *     the gradient of the mean loss over the global batch (the 1-rank gradient up to reduction order);
+ *     size / global_batch; averaging the whole contiguous gradient over the ranks then gives the gradient of the
+ *     mean loss over the global batch (the 1-rank gradient up to reduction order). By default (size > 1) the
+ *     optimizer is sharded as in ZeRO stage 1: MPI_Reduce_scatter sums the gradient so that rank r receives its
+ *     block gd_dist_block(n_params, r, size) only, scaled by 1/size as gd_dist_allreduce_mean does; Adam updates
+ *     that block (each rank keeps the moments of its block); MPI_Allgatherv gives every rank all the weights.
+ *     The weights are bitwise those of the replicated scheme (replicated_adam = 1: gd_dist_allreduce_mean, then
+ *     Adam on everything on every rank) when the sums are formed in the same order (always with 2 ranks);
  *   - the step's metric sums, a local "stop requested" flag and a non-finite flag are summed over ranks in one
  *     small allreduce; a non-finite loss stops with GD_ENUMERIC naming the step (the file keeps the last good
  *     checkpoint); otherwise Adam (nn.h) updates the weights, identically on every rank.
@@ -100,6 +105,7 @@ typedef struct {
     const char* kind;           /* file kind attribute: "model" (c-VAE) or "cnn" */
     const char* config_yaml;    /* stored in the file (NULL = "") */
     int resume;                 /* continue from path */
+    int replicated_adam;        /* 1: allreduce the gradient and run Adam on all weights on every rank */
     volatile sig_atomic_t* stop; /* set asynchronously (signal handler) to request checkpoint + stop; may be NULL */
     gd_train_progress_fn progress;
     void* progress_user;
@@ -117,6 +123,9 @@ typedef struct {
     int64_t steps_this_run;
     double wall_seconds;     /* this run */
     double images_per_second; /* this run, steps_this_run * global_batch / wall_seconds */
+    double model_seconds;    /* this run, this rank: in the model's forward + backward */
+    double comm_seconds;     /* gradient reduction, weight gather and the per-step metric allreduce */
+    double optim_seconds;    /* zeroing the gradient and Adam */
     int n_metrics;
     double* epoch_metrics;
     int stopped;             /* 1 when stopped by *stop (GD_EINTR returned) */

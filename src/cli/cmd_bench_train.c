@@ -16,24 +16,11 @@ static const char* bench_train_usage =
     "Trains the MNIST models (the default mlp c-VAE 784-512-256 / 10 x 4-256-512-784, the authors' conv c-VAE,\n"
     "the LeNet CNN) on synthetic 28x28 images with one-hot labels through gd_train_run, and prints images/s,\n"
     "achieved GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image) and its fraction\n"
-    "of the sgemm roof measured at the same setting (cblas_sgemm 1024^3, all ranks at once). 'step' is the share\n"
-    "of the time spent in the model's forward + backward (the rest: data gather, allreduce, Adam).\n"
+    "of the sgemm roof measured at the same setting (cblas_sgemm 1024^3, all ranks at once). 'model', 'comm' and\n"
+    "'adam' are the shares of the wall time spent in the model's forward + backward, in the gradient reduction /\n"
+    "weight gather / metric allreduce, and in zeroing the gradient + Adam (mean over ranks).\n"
     "Run plainly it measures 1 rank x T threads (T = 2) and then starts itself under 'mpiexec -n 2' with one\n"
     "thread per rank (unless --no-spawn); under mpiexec it measures R ranks x T threads (T = 1).\n";
-
-typedef struct {
-    gd_trainable inner;
-    double secs;
-} timed_trainable;
-
-static gd_status timed_step(void* self, const float* x, const uint8_t* labels, const int32_t* classes, int b,
-                            uint64_t row0, float grad_scale, double* sums, gd_error* err) {
-    timed_trainable* w = self;
-    double t0 = gd_now();
-    gd_status st = w->inner.step(w->inner.self, x, labels, classes, b, row0, grad_scale, sums, err);
-    w->secs += gd_now() - t0;
-    return st;
-}
 
 typedef struct {
     int rank, size, threads;
@@ -45,10 +32,7 @@ typedef struct {
 /* Runs the loop on trainable t; prints one table row on rank 0. */
 static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int64_t batch, double flop_per_img,
                            gd_error* err) {
-    timed_trainable w = {*t, 0};
     gd_trainable wt = *t;
-    wt.self = &w;
-    wt.step = timed_step;
     gd_train_opts o;
     gd_train_opts_default(&o);
     o.global_batch = batch;
@@ -66,15 +50,15 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
     if (steps > 100000) steps = 100000;
     if (c->size > 1) MPI_Bcast(&steps, 1, MPI_INT64_T, 0, c->comm);
     o.max_steps = steps;
-    w.secs = 0;
     if ((st = gd_train_run(&wt, &c->data, &o, &r, err))) return st;
-    double ips = r.images_per_second, gf = ips * flop_per_img / 1e9, step_share = w.secs / r.wall_seconds;
-    if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, &step_share, 1, MPI_DOUBLE, MPI_SUM, c->comm);
-    step_share /= c->size;
+    double ips = r.images_per_second, gf = ips * flop_per_img / 1e9;
+    double share[3] = {r.model_seconds / r.wall_seconds, r.comm_seconds / r.wall_seconds, r.optim_seconds / r.wall_seconds};
+    if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, share, 3, MPI_DOUBLE, MPI_SUM, c->comm);
     gd_train_result_free(&r);
     if (c->rank == 0) {
-        printf("%-12s %6lld %3d x %-3d %10.0f %9.1f %7.1f%% %6.0f%% %8lld\n", name, (long long)batch, c->size,
-               c->threads, ips, gf, 100 * gf / c->roof, 100 * step_share, (long long)steps);
+        printf("%-12s %6lld %3d x %-3d %10.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", name, (long long)batch,
+               c->size, c->threads, ips, gf, 100 * gf / c->roof, 100 * share[0] / c->size, 100 * share[1] / c->size,
+               100 * share[2] / c->size, (long long)steps);
         fflush(stdout);
     }
     return GD_OK;
@@ -169,8 +153,8 @@ int cli_bench_train(int argc, char** argv) {
     if (c.rank == 0) {
         printf("training throughput (sgemm roof at this setting: %.1f GFLOP/s over %d rank%s x %d thread%s)\n", c.roof,
                c.size, c.size > 1 ? "s" : "", c.threads, c.threads > 1 ? "s" : "");
-        printf("%-12s %6s %9s %10s %9s %8s %7s %8s\n", "model", "batch", "ranks x T", "images/s", "GFLOP/s", "of roof",
-               "step", "steps");
+        printf("%-12s %6s %9s %10s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s", "GFLOP/s",
+               "of roof", "model", "comm", "adam", "steps");
     }
     gd_error err;
     gd_error_clear(&err);

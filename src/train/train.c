@@ -1,5 +1,6 @@
 /* The model-agnostic data-parallel training loop: sharded global batches, averaged gradients, Adam,
  * checkpoints (periodic, final, on request), bit-exact resume. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +76,8 @@ typedef struct {
     const gd_trainable* t;
     const gd_train_opts* o;
     const gd_train_data* d;
-    gd_adam* adam;
+    gd_adam* adam;   /* over all weights (replicated) or over this rank's block (sharded) */
+    float *m_full, *v_full; /* the whole moments: adam->m / adam->v, or gathered / read buffers (sharded) */
     train_state* s;
     int size;
     double wall_this_run;
@@ -95,8 +97,8 @@ static gd_status write_ckpt(const ckpt_ctx* c, int done, gd_error* err) {
                                 "non-finite weight (%s) at step %lld; the previous checkpoint is kept",
                                 p->views[0].name, (long long)c->s->step);
     int M = t->n_metrics;
-    gd_ckpt_array arrays[3] = {{"params", p->data, p->total}, {"adam_m", c->adam->m, p->total},
-                               {"adam_v", c->adam->v, p->total}};
+    gd_ckpt_array arrays[3] = {{"params", p->data, p->total}, {"adam_m", c->m_full, p->total},
+                               {"adam_v", c->v_full, p->total}};
     gd_ckpt_scalar sc[N_FIXED_SCALARS + GD_TRAIN_MAX_METRICS];
     char names[GD_TRAIN_MAX_METRICS][32];
     int ns = 0;
@@ -153,8 +155,8 @@ static gd_status read_ckpt(const ckpt_ctx* c, gd_error* err) {
     const gd_train_opts* o = c->o;
     gd_params* p = t->params;
     int M = t->n_metrics;
-    gd_ckpt_array arrays[3] = {{"params", p->data, p->total}, {"adam_m", c->adam->m, p->total},
-                               {"adam_v", c->adam->v, p->total}};
+    gd_ckpt_array arrays[3] = {{"params", p->data, p->total}, {"adam_m", c->m_full, p->total},
+                               {"adam_v", c->v_full, p->total}};
     gd_ckpt_scalar sc[N_FIXED_SCALARS + GD_TRAIN_MAX_METRICS];
     char names[GD_TRAIN_MAX_METRICS][32];
     const char* fixed[N_FIXED_SCALARS] = {"step", "adam_t", "seed", "global_batch", "n_train", "epoch_count",
@@ -219,6 +221,15 @@ static gd_status agree(gd_status st, MPI_Comm comm, int size, gd_error* err) {
     return gd_dist_agree(st, comm, err);
 }
 
+/* Collects every rank's block of the Adam moments into m_full / v_full on rank 0 (collective). */
+static gd_status gather_moments(const gd_adam* a, float* m_full, float* v_full, const int* counts, const int* displs,
+                                MPI_Comm comm, gd_error* err) {
+    int rc = MPI_Gatherv(a->m, (int)a->n, MPI_FLOAT, m_full, counts, displs, MPI_FLOAT, 0, comm);
+    if (rc == MPI_SUCCESS) rc = MPI_Gatherv(a->v, (int)a->n, MPI_FLOAT, v_full, counts, displs, MPI_FLOAT, 0, comm);
+    return rc == MPI_SUCCESS ? GD_OK
+                             : gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "MPI_Gatherv of the Adam moments failed");
+}
+
 gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_opts* o, gd_train_result* res,
                        gd_error* err) {
     memset(res, 0, sizeof *res);
@@ -254,14 +265,38 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     const int64_t total = o->max_steps > 0 ? o->max_steps : o->epochs * spe;
     const size_t nloc = b1 - b0;
 
+    /* sharded optimizer: this rank's block [s0, s0 + counts[rank]) of the weights */
+    const int shard = size > 1 && !o->replicated_adam;
+    if (shard && (p->total > (size_t)INT_MAX || p->total < (size_t)size))
+        return gd_error_set(err, GD_EINVAL, NULL, 0, 0, "set replicated_adam", "%zu weights cannot be sharded over %d ranks",
+                            p->total, size);
+    int* counts = NULL;
+    int* displs = NULL;
+    size_t s0 = 0, s1 = p->total;
     gd_adam adam = {0};
     train_state s = {0};
     uint32_t* perm = NULL;
     float* xb = NULL;
     uint8_t* lb = NULL;
     int32_t* cb = NULL;
-    gd_status st = gd_adam_init(&adam, p->total, o->lr, err);
-    if (st) return st;
+    float* full = NULL;
+    gd_status st = GD_OK;
+    if (shard) {
+        counts = malloc(sizeof(int) * (size_t)size);
+        displs = malloc(sizeof(int) * (size_t)size);
+        full = gd_alloc(sizeof(float) * 2 * p->total);
+        if (!counts || !displs || !full) {
+            st = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (optimizer shards)");
+            goto done;
+        }
+        for (int r = 0; r < size; r++) {
+            size_t a, b;
+            gd_dist_block(p->total, r, size, &a, &b);
+            counts[r] = (int)(b - a), displs[r] = (int)a;
+        }
+        gd_dist_block(p->total, rank, size, &s0, &s1);
+    }
+    if ((st = gd_adam_init(&adam, s1 - s0, o->lr, err))) goto done;
     adam.beta1 = o->beta1, adam.beta2 = o->beta2, adam.eps = o->eps;
     perm = malloc(sizeof(uint32_t) * (size_t)d->n);
     xb = gd_alloc(sizeof(float) * (bmax ? bmax : 1) * (size_t)d->d);
@@ -271,9 +306,13 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         st = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (training buffers)");
         goto done;
     }
-    ckpt_ctx cc = {t, o, d, &adam, &s, size, 0, 0};
+    ckpt_ctx cc = {t, o, d, &adam, shard ? full : adam.m, shard ? full + p->total : adam.v, &s, size, 0, 0};
     if (o->resume) st = read_ckpt(&cc, err);
     if ((st = agree(st, o->comm, size, err))) goto done;
+    if (o->resume && shard) {
+        memcpy(adam.m, cc.m_full + s0, sizeof(float) * (s1 - s0));
+        memcpy(adam.v, cc.v_full + s0, sizeof(float) * (s1 - s0));
+    }
     if (size > 1 && (st = gd_dist_check_same(p->data, sizeof(float) * p->total, "initial weights", o->comm, err)))
         goto done;
 
@@ -295,22 +334,49 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
             if (lb) memcpy(lb + i * d->n_components, d->labels + img * d->n_components, d->n_components);
             if (cb) cb[i] = d->classes[img];
         }
+        double c0 = gd_now();
         gd_params_zero_grad(p);
+        double c1 = gd_now();
         double red[GD_TRAIN_MAX_METRICS + 2] = {0};
         st = t->step(t->self, xb, lb, cb, (int)nloc, (uint64_t)(s.step * gb + (int64_t)b0), grad_scale, red, err);
+        double c2 = gd_now();
         if ((st = agree(st, o->comm, size, err))) goto done;
-        if (size > 1 && (st = gd_dist_allreduce_mean(p->grad, p->total, o->comm, err))) goto done;
+        if (shard) {
+            /* block r of the summed gradient lands at the start of rank r's buffer */
+            int rc = MPI_Reduce_scatter(MPI_IN_PLACE, p->grad, counts, MPI_FLOAT, MPI_SUM, o->comm);
+            if (rc != MPI_SUCCESS) {
+                st = gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "MPI_Reduce_scatter of the gradient failed");
+                goto done;
+            }
+            const float inv = 1.0f / (float)size;
+            for (size_t i = 0; i < s1 - s0; i++) p->grad[i] *= inv;
+        } else if (size > 1 && (st = gd_dist_allreduce_mean(p->grad, p->total, o->comm, err))) {
+            goto done;
+        }
         red[M] = (o->stop && *o->stop) ? 1.0 : 0.0;
         for (int j = 0; j < M; j++)
             if (!isfinite(red[j])) red[M + 1] = 1.0;
         if (size > 1 && (st = gd_dist_allreduce_sum_f64(red, (size_t)M + 2, o->comm, err))) goto done;
+        double c3 = gd_now();
         if (red[M + 1] > 0 || !isfinite(red[0])) {
             st = gd_error_set(err, GD_ENUMERIC, o->path, 0, 0,
                               "lower the learning rate (train.lr) or check the data; the last checkpoint is kept",
                               "non-finite loss at step %lld (epoch %lld)", (long long)s.step, (long long)epoch);
             goto done;
         }
-        gd_adam_step(&adam, p->data, p->grad, p->total);
+        gd_adam_step(&adam, p->data + s0, p->grad, s1 - s0);
+        double c4 = gd_now();
+        if (shard) {
+            int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, p->data, counts, displs, MPI_FLOAT, o->comm);
+            if (rc != MPI_SUCCESS) {
+                st = gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "MPI_Allgatherv of the weights failed");
+                goto done;
+            }
+        }
+        double c5 = gd_now();
+        res->model_seconds += c2 - c1;
+        res->comm_seconds += (c3 - c2) + (c5 - c4);
+        res->optim_seconds += (c1 - c0) + (c4 - c3);
         s.step++;
         cc.steps_this_run++;
         for (int j = 0; j < M; j++) s.epoch_sums[j] += red[j], iv_sums[j] += red[j];
@@ -331,6 +397,7 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         int ckpt = o->path && (stop || (o->checkpoint_every > 0 && s.step % o->checkpoint_every == 0 && s.step < total));
         if (ckpt) {
             cc.wall_this_run = gd_now() - t0;
+            if (shard && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
             st = rank == 0 ? write_ckpt(&cc, 0, err) : GD_OK;
             if ((st = agree(st, o->comm, size, err))) goto done;
         }
@@ -358,9 +425,11 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     }
     cc.wall_this_run = gd_now() - t0;
     if (!res->stopped && o->path) {
+        if (shard && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
         st = rank == 0 ? write_ckpt(&cc, 1, err) : GD_OK;
         st = agree(st, o->comm, size, err);
     }
+    if (st && st != GD_EINTR) goto done;
     res->steps = s.step;
     res->epochs_done = s.n_history;
     res->steps_this_run = cc.steps_this_run;
@@ -373,6 +442,9 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     }
 done:
     gd_adam_free(&adam);
+    free(counts);
+    free(displs);
+    gd_free(full);
     free(s.history);
     free(perm);
     gd_free(xb);

@@ -84,6 +84,8 @@ static void destroy(int kind, void* m, gd_trainable* t) {
 }
 
 /* Trains `steps` steps on comm, recording the per-step loss; returns the status. */
+static int replicated = 0;
+
 static gd_status run(int kind, MPI_Comm comm, int64_t steps, const char* path, int resume, recorder* rec,
                      float* final_weights, gd_error* err) {
     gd_trainable t;
@@ -99,6 +101,7 @@ static gd_status run(int kind, MPI_Comm comm, int64_t steps, const char* path, i
     o.resume = resume;
     o.kind = kind == CNN ? "cnn" : "model";
     o.check_sync_every = 10;
+    o.replicated_adam = replicated;
     o.progress = record, o.progress_user = rec, o.progress_every = 1;
     o.stop = rec->flag;
     gd_train_data d = {images, labels, classes, N_IMG, D, NC};
@@ -171,6 +174,12 @@ int main(int argc, char** argv) {
     CHECK(P <= 4096);
     CHECK_MSG(memcmp(wa, wb, sizeof(float) * P) == 0, "2-rank stop + resume differs from the straight run");
     CHECK_OK(gd_dist_check_same(wb, sizeof(float) * P, "final weights", MPI_COMM_WORLD, &err), &err);
+    /* the sharded optimizer (default) gives the bits of the replicated one (2 ranks: same sums) */
+    static recorder rc_;
+    replicated = 1;
+    CHECK_OK(run(MLP, MPI_COMM_WORLD, 60, NULL, 0, &rc_, wb, &err), &err);
+    replicated = 0;
+    CHECK_MSG(memcmp(wa, wb, sizeof(float) * P) == 0, "sharded and replicated Adam differ");
     int rc = gd_test_done("test_mpi_train");
     int worst = 0;
     MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
