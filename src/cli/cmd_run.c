@@ -1,4 +1,4 @@
-/* gendec run: an experiment's stages in order (data -> train -> cnn -> eval -> sweep -> fgm -> neat -> report),
+/* gendec run: an experiment's stages in order (data -> train -> cnn -> sweep -> eval -> fgm -> neat -> report),
  * each by the same code as its own command (called in-process), each skipped when its output file exists, is
  * complete and was made from the same values of the config sections it depends on. */
 #include <errno.h>
@@ -20,8 +20,8 @@ static const char* run_usage =
     "  data    gendec data prepare     -> results/<experiment>/data-<hash>.h5 (shared by the runs)\n"
     "  train   gendec train            -> <run>/model.h5   (the c-VAE)\n"
     "  cnn     gendec train --model cnn -> <run>/cnn.h5    (the baseline, when the experiment compares)\n"
-    "  eval    gendec eval             -> <run>/eval.h5    (classification of the test images)\n"
     "  sweep   gendec sweep            -> <run>/sweep.h5   (when the config has a sweep grid)\n"
+    "  eval    gendec eval             -> <run>/eval.h5    (the test images; best sweep point)\n"
     "  fgm     gendec attack fgm       -> <run>/fgm.h5\n"
     "  neat    gendec attack neat      -> <run>/neat.h5\n"
     "  report  gendec report <run>     -> <run>/report.md, tables.tex, fig*.png (always rebuilt)\n"
@@ -39,7 +39,7 @@ static const char* run_usage =
     "Under mpiexec every rank runs the MPI stages (train, eval, sweep, attacks) together; data preparation and\n"
     "the report run on rank 0. The resolved config is written to <run>/config.yaml and given to every stage.\n";
 
-enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_EVAL, ST_SWEEP, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
+enum { ST_DATA = 0, ST_TRAIN, ST_CNN, ST_SWEEP, ST_EVAL, ST_FGM, ST_NEAT, ST_REPORT, ST_N };
 
 typedef struct {
     const char* name;     /* experiment.stages name */
@@ -56,8 +56,10 @@ static const stage_def stages[ST_N] = {
     {"data", "data", "data", GD_CONFIG_SECTIONS_DATA, NULL, 0, 0},
     {"train", "train", "model", GD_CONFIG_SECTIONS_MODEL, "model.h5", 1, B(ST_DATA)},
     {"cnn", "train", "cnn", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
-    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
     {"sweep", "sweep", "sweep", GD_CONFIG_SECTIONS_SWEEP, "sweep.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
+    /* eval uses the best point of <run>/sweep.h5 when there is one: it runs (and waits) after the sweep */
+    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1,
+     B(ST_DATA) | B(ST_TRAIN) | B(ST_SWEEP)},
     {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
     {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN)},
     {"report", "report", NULL, NULL, "report.md", 0, 0},

@@ -76,7 +76,7 @@ out=$("$bin" submit "$exp" --set scale=quick --dry-run --out "$work/run2" --set 
   --set slurm.tasks=8 --set slurm.cpus_per_task=3 --set slurm.time=1-02:00:00 --set slurm.signal_seconds=300 \
   --set 'slurm.extra_args=[--qos=short, --constraint=avx2]' --data-dir /srv/data \
   --set 'experiment.stages=[data, train, cnn, eval, sweep, fgm, report]')
-[ "$(stages "$out")" = "check data train cnn eval sweep fgm report " ] || fail "stages: '$(stages "$out")'"
+[ "$(stages "$out")" = "check data train cnn sweep eval fgm report " ] || fail "stages: '$(stages "$out")'"
 t=$(script "$out" sweep)
 has "$t" "#SBATCH --array=0-5%2"
 has "$t" "#SBATCH --output=$work/run2/logs/sweep-%A_%a.out"
@@ -93,8 +93,9 @@ has "$t" "#SBATCH --cpus-per-task=3"
 has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" --kill-on-bad-exit=1 $sl attack fgm $work/run2/config.yaml --out $work/run2 \$(gd_job_resume)"
 grep -q -- "data prepare $work/run2/config.yaml -o .* --data-dir /srv/data" <<<"$(script "$out" data)" || fail "data: no --data-dir"
 grep -q '^  sweep   -   afterok:check:data:train ' <<<"$out" || fail "sweep waits for check, data, train: $out"
+grep -q '^  eval    -   afterok:check:data:train:sweep ' <<<"$out" || fail "eval waits for the sweep too: $out"
 grep -q '^  fgm     -   afterok:check:data:train:cnn ' <<<"$out" || fail "fgm waits for check, data, train, cnn: $out"
-grep -q '^  report  -   afterany:check:data:train:cnn:eval:sweep:fgm ' <<<"$out" || fail "report: $out"
+grep -q '^  report  -   afterany:check:data:train:cnn:sweep:eval:fgm ' <<<"$out" || fail "report: $out"
 
 # 3. No warning signal, no requeue, mpiexec; --only and --skip.
 out=$("$bin" submit "$exp" --dry-run --out "$work/run3" --set slurm.signal_seconds=0 --set slurm.requeue=false \
@@ -166,7 +167,7 @@ run="$work/results/traffic_signs/$hash"
 grep -q "run folder $run\$" <<<"$out" || fail "default run folder is not $run: $out"
 tsv="$run/jobs/submitted.tsv"
 [ "$(grep -v '^#' "$tsv" | cut -f1,2,3 | tr '\t' ' ' | tr '\n' '|')" = \
-  "check 101 |data 102 |train 103 afterok:101:102|cnn 104 afterok:101:102|eval 105 afterok:101:102:103|sweep 106 afterok:101:102:103|report 107 afterany:101:102:103:104:105:106|" ] ||
+  "check 101 |data 102 |train 103 afterok:101:102|cnn 104 afterok:101:102|sweep 105 afterok:101:102:103|eval 106 afterok:101:102:103:105|report 107 afterany:101:102:103:104:105:106|" ] ||
   fail "submitted.tsv: $(cat "$tsv")"
 grep -q "^# .* gendec submit $exp --set scale=quick --set 'sweep.c=\[0.01, 0.1\]' --gendec $sl\$" "$tsv" ||
   fail "tsv header: $(head -1 "$tsv")"
