@@ -1,13 +1,17 @@
 /* gendec eval <experiment.yaml>: classifies a split with the trained c-VAE (paper §3.2) over all ranks and writes
  * eval.h5 (per-image results and summary metrics). */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gendec/config.h"
 #include "gendec/dist.h"
 #include "gendec/io.h"
+#include "gendec/model.h"
 
 static const char* eval_usage =
     "usage: gendec eval <experiment.yaml> [options]\n\n"
@@ -24,11 +28,156 @@ static const char* eval_usage =
     "  --data-dir DIR      where the data set's files are (default $GD_DATA_DIR or ./data)\n"
     "  --no-sweep          keep the infer.* values even when <out>/sweep.h5 holds a best point (by default the\n"
     "                      paper's protocol: the hyperparameters chosen on the validation split are used)\n"
-    "  --resume            accepted for requeued jobs (the evaluation is recomputed)\n"
+    "  --resume            continue from <out>/eval.partial.h5 (the images a stopped run finished)\n"
     "  --split NAME        split to classify (default test)\n"
     "  --n N               only the first N images of the split\n"
     "  --no-alt            do not also decide with the other rule (top3 beside enumerate, or the reverse)\n"
-    "Scheduling: infer.schedule = static (equal blocks, MPI_Scatterv/Gatherv) or dynamic (chunks on request).\n";
+    "Scheduling: infer.schedule = static (equal blocks, MPI_Scatterv/Gatherv) or dynamic (chunks on request).\n"
+    "SIGTERM, SIGUSR1 or SIGUSR2 (Slurm's warning before a time limit or preemption) stop the evaluation after the\n"
+    "images in progress: those finished are saved in <out>/eval.partial.h5 and gendec exits with code 75; '--resume'\n"
+    "classifies the rest, with the same results as an uninterrupted run.\n";
+
+/* Set by SIGTERM / SIGUSR1 / SIGUSR2: save the finished images and stop (checked between segments). */
+static volatile sig_atomic_t eval_stop = 0;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    eval_stop = 1;
+}
+
+/* Chunks per rank in one segment: the evaluation runs in segments of whole chunks, and a stop request is
+ * honoured at the end of the segment in progress. */
+#define SEGMENT_CHUNKS_PER_RANK 2
+
+/* One per-image field of gd_infer_results: its dataset name, type, values per image and row-0 pointer. */
+typedef struct {
+    const char* name;
+    gd_dtype t;
+    size_t cols;
+    void* base;
+} result_field;
+
+/* The fields of r that a partial evaluation keeps (all of them; decision fields only for the alternative). */
+static int result_fields(gd_infer_results* r, int decision_only, result_field* f) {
+    const size_t n = (size_t)r->n, p = (size_t)r->p, T = (size_t)r->trace_len;
+    int k = 0;
+    f[k++] = (result_field){"y_dec", GD_U8, n, r->ydec};
+    f[k++] = (result_field){"loss2", GD_F32, 1, r->loss2};
+    f[k++] = (result_field){"steps", GD_I32, 1, r->steps};
+    f[k++] = (result_field){"noise", GD_U8, 1, r->noise};
+    f[k++] = (result_field){"n_ambiguous", GD_I32, 1, r->n_ambiguous};
+    f[k++] = (result_field){"n_candidates", GD_I32, 1, r->n_candidates};
+    if (decision_only) return k;
+    f[k++] = (result_field){"y_star", GD_F32, n, r->ystar};
+    f[k++] = (result_field){"z_star", GD_F32, p, r->zstar};
+    f[k++] = (result_field){"loss3", GD_F32, 1, r->loss3};
+    f[k++] = (result_field){"time", GD_F32, 1, r->time};
+    if (T) f[k++] = (result_field){"trace", GD_F32, T * n, r->trace};
+    return k;
+}
+
+/* Rows [row, row + count) of r as results of count images (pointers into r's arrays). */
+static gd_infer_results results_view(const gd_infer_results* r, int64_t row, int64_t count) {
+    gd_infer_results v = *r;
+    const size_t i = (size_t)row, n = (size_t)r->n, p = (size_t)r->p, T = (size_t)r->trace_len;
+    v.N = count;
+    v.ystar += i * n, v.zstar += i * p, v.ydec += i * n, v.loss3 += i, v.loss2 += i, v.steps += i;
+    v.noise += i, v.n_ambiguous += i, v.n_candidates += i, v.time += i;
+    if (v.trace) v.trace += i * T * n;
+    return v;
+}
+
+/* What a partial evaluation belongs to: the images, the model's weights and every classifier option. A saved
+ * partial evaluation is only continued when this text is the same. */
+static void eval_key(const cli_infer_session* s, const char* split, const gd_split* sp, int alt, char* buf,
+                     size_t n) {
+    gd_params* P = gd_cvae_params(s->model);
+    const gd_infer_opts* o = &s->opts;
+    snprintf(buf, n,
+             "split %s first %lld count %lld alt %d model %016llx steps %d lr %.9g y0 %.9g restarts %d beta %.9g "
+             "b %.9g c %.9g l %.9g yl %.9g yu %.9g norm %s scale %s rule %s max_ambiguous %d refine_steps %d "
+             "binarize %d batch %d trace %d seed %llu",
+             split, (long long)sp->start, (long long)sp->count, alt,
+             (unsigned long long)gd_checksum64(P->data, P->total * sizeof(float)), o->steps, o->lr, o->y0,
+             o->restarts, o->beta, o->b, o->c, o->l, o->yl, o->yu, gd_infer_norm_name(o->norm),
+             gd_infer_scale_name(o->scale), gd_infer_rule_name(o->rule), o->max_ambiguous, o->refine_steps,
+             o->binarize_input, o->batch, o->trace, (unsigned long long)o->seed);
+}
+
+/* Writes the first `done` images of r (and of the alternative decision a, may be NULL) to path (rank 0). */
+static gd_status save_partial(const char* path, const cli_infer_session* s, const char* key, gd_infer_results* r,
+                              gd_infer_results* a, int64_t done, double seconds, gd_error* err) {
+    gd_h5* f = NULL;
+    gd_status st = gd_h5_create(path, "eval_partial", s->yaml, MPI_COMM_NULL, &f, err);
+    if (st) return st;
+    result_field fl[12];
+    char name[64];
+    for (int pass = 0; pass < (a ? 2 : 1) && !st; pass++) {
+        int k = result_fields(pass ? a : r, pass, fl);
+        for (int j = 0; j < k && !st; j++) {
+            size_t dims[2] = {(size_t)done, fl[j].cols};
+            snprintf(name, sizeof name, "%s/%s", pass ? "partial_alt" : "partial", fl[j].name);
+            st = gd_h5_write(f, name, fl[j].t, 2, dims, fl[j].base, 0, err);
+        }
+    }
+    if (!st) st = gd_h5_attr_set_str(f, "partial", "key", key, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "partial", "done", done, err);
+    if (!st) st = gd_h5_attr_set_i64(f, "partial", "count", r->N, err);
+    if (!st) st = gd_h5_attr_set_f64(f, "partial", "seconds", seconds, err);
+    if (st) {
+        gd_h5_abort(f);
+        return st;
+    }
+    return gd_h5_commit(f, err);
+}
+
+/* Reads a partial evaluation from path into the first rows of r (and a) (rank 0): *done images (whole chunks of
+ * `batch`), *seconds spent. GD_ESTATE when it belongs to another evaluation (other key). */
+static gd_status load_partial(const char* path, const char* key, int batch, gd_infer_results* r, gd_infer_results* a,
+                              int64_t* done, double* seconds, gd_error* err) {
+    gd_h5* f = NULL;
+    gd_status st = gd_h5_open(path, "eval_partial", MPI_COMM_NULL, &f, err);
+    if (st) return st;
+    char* saved = NULL;
+    int64_t count = 0;
+    st = gd_h5_attr_get_str_alloc(f, "partial", "key", &saved, err);
+    if (!st && strcmp(saved, key) != 0)
+        st = gd_error_set(err, GD_ESTATE, path, 0, 0,
+                          "delete it, or run without --resume to start the evaluation again",
+                          "a partial evaluation of other images, another model or other options (saved: '%s'; now: "
+                          "'%s')", saved, key);
+    if (!st) st = gd_h5_attr_get_i64(f, "partial", "done", done, err);
+    if (!st) st = gd_h5_attr_get_i64(f, "partial", "count", &count, err);
+    if (!st) st = gd_h5_attr_get_f64(f, "partial", "seconds", seconds, err);
+    if (!st && (count != r->N || *done < 1 || *done > count || (*done % batch && *done != count)))
+        st = gd_error_set(err, GD_EFORMAT, path, 0, 0, "delete it and run again", "%lld of %lld images done?",
+                          (long long)*done, (long long)count);
+    result_field fl[12];
+    char name[64];
+    for (int pass = 0; pass < (a ? 2 : 1) && !st; pass++) {
+        int k = result_fields(pass ? a : r, pass, fl);
+        for (int j = 0; j < k && !st; j++) {
+            size_t dims[2] = {(size_t)*done, fl[j].cols};
+            snprintf(name, sizeof name, "%s/%s", pass ? "partial_alt" : "partial", fl[j].name);
+            st = gd_h5_read(f, name, fl[j].t, 2, dims, fl[j].base, err);
+        }
+    }
+    free(saved);
+    gd_h5_close(f);
+    return st;
+}
+
+/* Progress of one segment as progress of the whole evaluation. */
+typedef struct {
+    cli_progress* bar;
+    int64_t offset;
+} segment_progress;
+
+static void on_segment_progress(void* ctx, int64_t done, int64_t total) {
+    segment_progress* p = ctx;
+    (void)total;
+    cli_progress_update(p->bar, (double)(p->offset + done), NULL);
+}
 
 #define MAX_SETS 64
 
@@ -123,7 +272,7 @@ int cmd_eval(int argc, char** argv) {
     const char* data_dir = NULL;
     const char* sets[MAX_SETS];
     size_t n_sets = 0;
-    int alt = 1, use_sweep = 1;
+    int alt = 1, use_sweep = 1, resume = 0;
     for (int i = 1; i < argc; i++) {
         int t;
         const char* v = NULL;
@@ -142,8 +291,8 @@ int cmd_eval(int argc, char** argv) {
             alt = 0;
         else if (cli_flag(argv, i, "--no-sweep"))
             use_sweep = 0;
-        else if (cli_flag(argv, i, "--resume")) {
-        }
+        else if (cli_flag(argv, i, "--resume"))
+            resume = 1;
         else if (argv[i][0] == '-')
             return cli_usage_error("eval", "unknown option '%s'", argv[i]);
         else if (!yaml)
@@ -160,6 +309,13 @@ int cmd_eval(int argc, char** argv) {
     }
     gd_error err;
     gd_error_clear(&err);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     cli_infer_session s;
     int rank = cli_rank();
     if (cli_infer_open(&s, yaml, sets, n_sets, model, out, root, data_dir, 1, &err)) {
@@ -195,18 +351,60 @@ int cmd_eval(int argc, char** argv) {
     }
     st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
     cli_progress prog;
+    char partial[1100], key[1024] = "";
+    snprintf(partial, sizeof partial, "%s/eval.partial.h5", dir);
+    int64_t done = 0;
+    double dt = 0;
+    int stopped = 0;
+    if (!st && rank == 0) eval_key(&s, split, &sp, alt, key, sizeof key);
+    if (!st && rank == 0 && resume && access(partial, F_OK) == 0) {
+        st = load_partial(partial, key, s.opts.batch, &r, alt ? &a : NULL, &done, &dt, &err);
+        if (!st)
+            printf("gendec eval: resuming after %lld of %lld images (%s)\n", (long long)done, (long long)sp.count,
+                   partial);
+    }
+    st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
+    MPI_Bcast(&done, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
     if (!st) {
         cli_progress_start(&prog, "eval", (double)sp.count);
+        segment_progress sprog = {&prog, done};
         gd_infer_eval_opts eo = {.dynamic = gd_config_is(s.cfg, "infer.schedule", "dynamic"),
-                                 .progress = cli_infer_progress,
-                                 .progress_ctx = &prog,
-                                 .alt_rule = alt,
-                                 .alt = rank == 0 && alt ? &a : NULL};
+                                 .progress = on_segment_progress,
+                                 .progress_ctx = &sprog,
+                                 .alt_rule = alt};
+        /* segments of whole chunks: chunk c is the same images with the same random streams as in one call */
+        const int64_t seg = (int64_t)s.opts.batch * SEGMENT_CHUNKS_PER_RANK * cli_world_size();
+        const size_t npix = (size_t)s.h * s.w;
         double t0 = gd_now();
-        st = gd_infer_eval(s.solver, rank == 0 ? s.ds.images + sp.start * s.h * s.w : NULL, sp.count,
-                           (uint64_t)sp.start, &eo, rank == 0 ? &r : NULL, MPI_COMM_WORLD, &err);
-        double dt = gd_now() - t0;
+        while (!st && done < sp.count) {
+            int64_t cnt = sp.count - done < seg ? sp.count - done : seg;
+            gd_infer_results rv = {0}, av = {0};
+            if (rank == 0) rv = results_view(&r, done, cnt);
+            if (rank == 0 && alt) av = results_view(&a, done, cnt);
+            eo.alt = rank == 0 && alt ? &av : NULL;
+            sprog.offset = done;
+            st = gd_infer_eval(s.solver, rank == 0 ? s.ds.images + (size_t)(sp.start + done) * npix : NULL, cnt,
+                               (uint64_t)(sp.start + done), &eo, rank == 0 ? &rv : NULL, MPI_COMM_WORLD, &err);
+            if (st) break;
+            done += cnt;
+            int stop = eval_stop;
+            MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+            if (stop && done < sp.count) stopped = 1;
+            if (stopped) break;
+        }
+        dt += gd_now() - t0;
         cli_progress_end(&prog, NULL);
+        if (stopped) {
+            if (rank == 0) {
+                st = cli_mkdirs(dir, &err);
+                if (!st) st = save_partial(partial, &s, key, &r, alt ? &a : NULL, done, dt, &err);
+            }
+            st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
+            if (!st)
+                st = gd_error_set(&err, GD_EINTR, partial, 0, 0, "run again with --resume",
+                                  "evaluation stopped by a signal after %lld of %lld images", (long long)done,
+                                  (long long)sp.count);
+        }
         if (!st && rank == 0) {
             gd_infer_metrics m, ma;
             gd_infer_summary sm, sa;
@@ -222,6 +420,8 @@ int cmd_eval(int argc, char** argv) {
             snprintf(path, sizeof path, "%s/eval.h5", dir);
             st = cli_mkdirs(dir, &err);
             if (!st) st = write_eval(path, &s, &sp, split, found, &r, alt ? &a : NULL, &sm, &m, alt ? &sa : NULL, dt, &err);
+            if (!st && unlink(partial) != 0 && errno != ENOENT)
+                fprintf(stderr, "gendec eval: warning: cannot remove %s: %s\n", partial, strerror(errno));
             if (!st) {
                 const gd_infer_opts* o = &s.opts;
                 printf("gendec eval: %lld images of %s %s [%lld, %lld) in %.1f s (%.2f images/s) on %d rank%s\n",
@@ -244,5 +444,6 @@ int cmd_eval(int argc, char** argv) {
     gd_infer_results_free(&r);
     gd_infer_results_free(&a);
     cli_infer_close(&s);
+    if (st == GD_EINTR && rank != 0) return CLI_EXIT_REQUEUE; /* rank 0 says it */
     return st ? cli_fail(&err) : CLI_EXIT_OK;
 }
