@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gendec/config.h"
@@ -23,7 +24,7 @@ static const char* train_usage =
     "  --set key=value  override a config key (repeatable; see 'gendec config --help')\n"
     "  --out DIR        output folder\n"
     "  --resume         continue from DIR/model.h5 (or cnn.h5) bit-exactly; the config must be the same except\n"
-    "                   for the number of epochs / steps\n"
+    "                   for the number of epochs / steps (no file yet: start from step 0)\n"
     "  --model cvae|cnn what to train\n"
     "  --check-sync N   debug: compare a checksum of the weights across ranks every N steps\n\n"
     "A checkpoint is written every train.checkpoint_every steps and when the process receives SIGTERM, SIGUSR1\n"
@@ -174,6 +175,16 @@ int cmd_train(int argc, char** argv) {
     gd_train_data td = {ds.images + (size_t)train.start * ds.h * ds.w, ds.labels + (size_t)train.start * ds.n_components,
                         ds.classes + train.start, train.count, ds.h * ds.w, ds.n_components};
 
+    /* A job restarted before its first checkpoint (killed, or requeued by Slurm before it saved anything) runs
+     * with --resume but has nothing to resume from: it starts from step 0. */
+    if (resume) {
+        int absent = rank == 0 && access(path, F_OK) != 0 && errno == ENOENT;
+        if (size > 1) MPI_Bcast(&absent, 1, MPI_INT, 0, comm);
+        if (absent) {
+            resume = 0;
+            if (rank == 0) fprintf(stderr, "gendec train: --resume: no checkpoint %s yet, starting from step 0\n", path);
+        }
+    }
     gd_train_opts o;
     gd_train_opts_default(&o);
     o.global_batch = gd_config_int(cfg, is_cnn ? "cnn.batch" : "train.batch");

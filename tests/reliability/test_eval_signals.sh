@@ -2,7 +2,8 @@
 # SIGTERM and SIGUSR2 during `gendec eval`: the images finished so far are saved in eval.partial.h5, the process
 # exits 75 (what the jobs/ templates requeue on), and `--resume` classifies the rest, giving an eval.h5 identical
 # (every per-image dataset, bit for bit) to an uninterrupted run's. On 1 rank (SIGTERM to the process) and on
-# 2 ranks (SIGUSR2 to mpiexec, which forwards it; SIGTERM to every rank, as Slurm sends it). A partial
+# 2 ranks (SIGUSR2 to mpiexec, which forwards it; SIGTERM to every rank, as Slurm sends it). SIGUSR1 and SIGUSR2
+# go through the same handler as SIGTERM. A partial
 # evaluation of other options is refused on --resume; without --resume it is ignored and removed at the end.
 me=test_eval_signals
 source "${GD_SOURCE_DIR:?}/tests/reliability/rel_lib.sh"
@@ -46,7 +47,6 @@ interrupted() { # name ranks how signal
   check "$name: eval.partial.h5 removed" test ! -e "$T/$name/eval.partial.h5"
 }
 interrupted one_term 1 process TERM
-interrupted one_usr2 1 process USR2
 if have_mpi; then
   interrupted two_usr2 2 mpiexec USR2
   interrupted two_term 2 process TERM
