@@ -122,27 +122,29 @@ def main(paths):
         if os.path.isfile(fp):
             with open_complete(fp, "fgm") as f:
                 title = {"mnist": "MNIST", "norb": "NORB", "fashion_mnist": "Fashion-MNIST (for NORB)"}.get(dset, dset)
-                eps, y = f["fgm/eps"][()], f["fgm/labels"][()]
-                rows = [("CNN (no defense)", f["fgm/cnn_pred"][()] == y[None, :]),
-                        ("baseline (binarization)", f["fgm/bin_pred"][()] == y[None, :])]
-                if "fgm/ydec" in f:
-                    rows.append(("proposed", onehot_ok(f["fgm/ydec"][()], f["fgm/noise"][()], y[None, :])))
+                eps, y = f.attrs["eps"], f["labels"][()]
+                rows = [("CNN (no defense)", f["cnn/pred"][()] == y[None, :]),
+                        ("baseline (binarization)", f["binarized_cnn/pred"][()] == y[None, :])]
+                if "generative/ydec" in f:
+                    rows.append(("proposed", onehot_ok(f["generative/ydec"][()], f["generative/noise"][()], y[None, :])))
                 for name, ok in rows:
                     for e, v in enumerate(eps):
                         emit(f"{title} {name} [{lab}]", f"eps {v:.2g}", ok[e].sum(), len(y))
         fp = os.path.join(r, "neat.h5")
         if os.path.isfile(fp):
             with open_complete(fp, "neat") as f:
-                thr = float(f["neat"].attrs.get("threshold", 0.9))
-                conf, noise = f["neat/cnn_conf"][()], f["neat/noise"][()]
+                thr = float(f["fooling"].attrs.get("threshold", 0.9))
+                conf = f["fooling/confidence"][()]
                 emit(f"{lab}: CNN fooled (confidence > {thr:.2g})", "fooling images", (conf > thr).sum(), len(conf))
-                if "neat/bin_conf" in f:
-                    b = f["neat/bin_conf"][()]
+                if "fooling/binarized_cnn/p_target" in f:
+                    b = f["fooling/binarized_cnn/p_target"][()]
                     emit(f"{lab}: binarized CNN still fooled", "fooling images", (b > thr).sum(), len(b))
-                emit(f"{lab}: proposed, identified as noise", "fooling images", (noise != 0).sum(), len(noise))
-                if "neat/noise_test/noise" in f:
-                    z = f["neat/noise_test/noise"][()]
-                    emit(f"{lab}: proposed, uniform noise rejected", "fooling images", (z != 0).sum(), len(z))
+                if "fooling/generative/noise" in f:
+                    noise = f["fooling/generative/noise"][()]
+                    emit(f"{lab}: proposed, identified as noise", "fooling images", (noise != 0).sum(), len(noise))
+                    if "noise/generative/noise" in f:
+                        z = f["noise/generative/noise"][()]
+                        emit(f"{lab}: proposed, uniform noise rejected", "fooling images", (z != 0).sum(), len(z))
 
 
 if __name__ == "__main__":

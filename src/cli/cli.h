@@ -65,7 +65,7 @@ const unsigned char* cli_job_template(const char* name, size_t* len);
 
 /* The pipeline of an experiment (cmd_run.c), shared by gendec run and gendec submit so that both run the same
  * stages with the same command lines. Stages are numbered 0..cli_pipeline_size()-1 in pipeline order (data,
- * train, cnn, eval, sweep, fgm, neat, report). cli_pipeline_stage: the stage's name, whether it runs on every
+ * train, cnn, sweep, eval, fgm, neat, report). cli_pipeline_stage: the stage's name, whether it runs on every
  * MPI rank, and the stages whose output it reads (bit d = stage d); NULL for a bad number.
  * cli_pipeline_wanted: wanted[s] = 1 for the stages the experiment runs (experiment.stages or the default).
  * cli_pipeline_argv: the stage's gendec arguments (after "gendec"; `out` is the data stage's output file) into

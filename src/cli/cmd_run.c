@@ -21,7 +21,7 @@ static const char* run_usage =
     "  train   gendec train            -> <run>/model.h5   (the c-VAE)\n"
     "  cnn     gendec train --model cnn -> <run>/cnn.h5    (the baseline, when the experiment compares)\n"
     "  sweep   gendec sweep            -> <run>/sweep.h5   (when the config has a sweep grid)\n"
-    "  eval    gendec eval             -> <run>/eval.h5    (the test images; best sweep point)\n"
+    "  eval    gendec eval             -> <run>/eval.h5    (the test images; at sweep.h5's best point if any)\n"
     "  fgm     gendec attack fgm       -> <run>/fgm.h5\n"
     "  neat    gendec attack neat      -> <run>/neat.h5\n"
     "  report  gendec report <run>     -> <run>/report.md, tables.tex, fig*.png (always rebuilt)\n"
@@ -56,12 +56,11 @@ static const stage_def stages[ST_N] = {
     {"data", "data", "data", GD_CONFIG_SECTIONS_DATA, NULL, 0, 0},
     {"train", "train", "model", GD_CONFIG_SECTIONS_MODEL, "model.h5", 1, B(ST_DATA)},
     {"cnn", "train", "cnn", GD_CONFIG_SECTIONS_CNN, "cnn.h5", 1, B(ST_DATA)},
+    /* eval and the attacks take the hyper-parameters of sweep.h5's best point when it exists */
     {"sweep", "sweep", "sweep", GD_CONFIG_SECTIONS_SWEEP, "sweep.h5", 1, B(ST_DATA) | B(ST_TRAIN)},
-    /* eval uses the best point of <run>/sweep.h5 when there is one: it runs (and waits) after the sweep */
-    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1,
-     B(ST_DATA) | B(ST_TRAIN) | B(ST_SWEEP)},
-    {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN)},
-    {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN)},
+    {"eval", "eval", "eval", GD_CONFIG_SECTIONS_EVAL, "eval.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_SWEEP)},
+    {"fgm", "attack", "fgm", GD_CONFIG_SECTIONS_FGM, "fgm.h5", 1, B(ST_DATA) | B(ST_TRAIN) | B(ST_CNN) | B(ST_SWEEP)},
+    {"neat", "attack", "neat", GD_CONFIG_SECTIONS_NEAT, "neat.h5", 1, B(ST_TRAIN) | B(ST_CNN) | B(ST_SWEEP)},
     {"report", "report", NULL, NULL, "report.md", 0, 0},
 #undef B
 };

@@ -19,12 +19,6 @@ void gd_report_run_stem(const gd_report* r, size_t i, char* buf, size_t n) {
         if (*c == '/' || *c == ' ') *c = '_';
 }
 
-/* The side of a square image of D pixels, or 0. */
-static int square_side(int64_t D) {
-    int s = (int)llround(sqrt((double)D));
-    return (int64_t)s * s == D ? s : 0;
-}
-
 /* Names of the components set in a 0/1 row, joined by '+' (or their indices when unnamed). */
 static void comp_text(const rep_eval* e, const uint8_t* row, int n, char* buf, size_t bn) {
     size_t l = 0;
@@ -174,24 +168,25 @@ static gd_status fig_fgm(gd_report* r, size_t i, const char* out_dir, const char
     gd_h5* f = NULL;
     gd_status s = gd_h5_open(g->path, "fgm", MPI_COMM_NULL, &f, err);
     if (s) return s;
-    if (!gd_h5_exists(f, "fgm/x_adv")) {
+    if (!gd_h5_exists(f, "x_adv")) {
         gd_h5_close(f);
         return GD_OK;
     }
     gd_dtype t;
     int rank;
     size_t d[GD_H5_MAX_RANK];
-    s = gd_h5_info(f, "fgm/x_adv", &t, &rank, d, err);
-    int side = s ? 0 : square_side((int64_t)d[2]);
-    if (!s && (t != GD_F32 || rank != 3 || d[0] != (size_t)g->n_eps || d[1] != (size_t)g->N || !side))
-        s = gd_error_set(err, GD_EFORMAT, g->path, 0, 0, NULL, "fgm/x_adv is not float32 (n_eps, N, H*W) square images");
+    s = gd_h5_info(f, "x_adv", &t, &rank, d, err);
+    int hh = 0, ww = 0;
+    if (!s && t == GD_F32 && rank == 4) hh = (int)d[2], ww = (int)d[3];
+    if (!s && (t != GD_F32 || rank != 4 || d[0] != (size_t)g->n_eps || d[1] != (size_t)g->N || hh < 1 || ww < 1))
+        s = gd_error_set(err, GD_EFORMAT, g->path, 0, 0, NULL, "x_adv is not float32 (n_eps, N, H, W)");
     int e_max = 0;
     for (int e = 1; e < g->n_eps; e++)
         if (g->eps[e] > g->eps[e_max]) e_max = e;
     int m = (int)(g->N < o->n_examples ? g->N : o->n_examples);
     int with_gen = x && x->adv_gen && x->n_adv >= m;
     int rows = with_gen ? 2 : 1;
-    size_t D = d[2];
+    size_t D = (size_t)hh * ww;
     float* img = NULL;
     char (*lab)[48] = NULL;
     const char** labels = NULL;
@@ -200,17 +195,15 @@ static gd_status fig_fgm(gd_report* r, size_t i, const char* out_dir, const char
         lab = calloc((size_t)rows * m, sizeof *lab);
         labels = calloc((size_t)rows * m, sizeof *labels);
         if (!img || !lab || !labels) s = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
-        size_t dd[3] = {(size_t)g->n_eps, (size_t)g->N, D};
         float* all = NULL;
-        (void)dd;
-        /* rows [e_max, 0..m) of the (n_eps, N, D) dataset: read eps-block e_max by rows of a 2-D view */
+        /* the block e_max of the (n_eps, N, H, W) dataset */
         if (!s) {
             all = gd_alloc((size_t)g->N * D * sizeof(float));
             if (!all) s = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
         }
         if (!s) {
-            size_t shape[3] = {0, (size_t)g->N, D};
-            s = gd_h5_read_rows(f, "fgm/x_adv", GD_F32, 3, shape, (size_t)e_max, 1, all, err);
+            size_t shape[4] = {0, (size_t)g->N, (size_t)hh, (size_t)ww};
+            s = gd_h5_read_rows(f, "x_adv", GD_F32, 4, shape, (size_t)e_max, 1, all, err);
         }
         if (!s) {
             memcpy(img, all, (size_t)m * D * sizeof(float));
@@ -238,7 +231,7 @@ static gd_status fig_fgm(gd_report* r, size_t i, const char* out_dir, const char
     if (!s && m > 0) {
         char name[300];
         snprintf(name, sizeof name, "fig5_%s_fgm.png", stem);
-        s = write_grid(r, out_dir, name, img, rows * m, side, side, m, labels, err);
+        s = write_grid(r, out_dir, name, img, rows * m, hh, ww, m, labels, err);
     }
     free(img);
     free(lab);
@@ -254,20 +247,21 @@ static gd_status fig_neat(gd_report* r, size_t i, const char* out_dir, const cha
     gd_h5* f = NULL;
     gd_status s = gd_h5_open(g->path, "neat", MPI_COMM_NULL, &f, err);
     if (s) return s;
-    size_t d[2];
+    size_t d[3];
     float* all = NULL;
-    if (gd_h5_exists(f, "neat/images")) s = gd_h5_read_alloc(f, "neat/images", GD_F32, 2, d, (size_t)1 << 30, (void**)&all, err);
+    if (gd_h5_exists(f, "fooling/images"))
+        s = gd_h5_read_alloc(f, "fooling/images", GD_F32, 3, d, (size_t)1 << 30, (void**)&all, err);
     gd_h5_close(f);
     if (s || !all) return s;
-    int side = square_side((int64_t)d[1]);
-    if (d[0] != (size_t)g->N || !side) {
+    if (d[0] != (size_t)g->N) {
         gd_free(all);
-        return gd_error_set(err, GD_EFORMAT, g->path, 0, 0, NULL, "neat/images is not (N, H*W) square images");
+        return gd_error_set(err, GD_EFORMAT, g->path, 0, 0, NULL, "fooling/images is not (K, H, W) with K of fooling/target");
     }
+    int hh = (int)d[1], ww = (int)d[2];
     int m = (int)(g->N < o->n_examples ? g->N : o->n_examples);
     int with_gen = x && x->neat_gen && x->n_neat >= m;
     int rows = with_gen ? 3 : 2;
-    size_t D = d[1];
+    size_t D = (size_t)hh * ww;
     float* img = calloc((size_t)rows * m * D, sizeof(float));
     char (*lab)[48] = calloc((size_t)rows * m, sizeof *lab);
     const char** labels = calloc((size_t)rows * m, sizeof *labels);
@@ -285,14 +279,16 @@ static gd_status fig_neat(gd_report* r, size_t i, const char* out_dir, const cha
             snprintf(lab[(size_t)m + j], sizeof lab[0], "%.0f%%", 100 * g->bin_conf[j]);
             labels[(size_t)m + j] = lab[(size_t)m + j];
         }
-        size_t last = (size_t)(rows - 1) * m + j;
-        snprintf(lab[last], sizeof lab[0], "%s", g->noise[j] ? "noise" : "accepted");
-        labels[last] = lab[last];
+        if (g->noise) {
+            size_t last = (size_t)(rows - 1) * m + j;
+            snprintf(lab[last], sizeof lab[0], "%s", g->noise[j] ? "noise" : "accepted");
+            labels[last] = lab[last];
+        }
     }
     if (!s) {
         char name[300];
         snprintf(name, sizeof name, "fig5_%s_neat.png", stem);
-        s = write_grid(r, out_dir, name, img, rows * m, side, side, m, labels, err);
+        s = write_grid(r, out_dir, name, img, rows * m, hh, ww, m, labels, err);
     }
     gd_free(all);
     free(img);

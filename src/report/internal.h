@@ -13,6 +13,19 @@
 #define REP_NAME 32
 #define REP_PATH 1200
 
+/* The settings a stage file says the generative classifier used (attributes of its group: rule,
+ * binarize_input, l, yl, yu, c, beta, b, steps, from_sweep): they win over the config when the stage took the
+ * sweep's best point. have = 0 when the group has none. v[] is NaN for an attribute that is absent. */
+enum { GD_REP_GEN_L = 0, GD_REP_GEN_YL, GD_REP_GEN_YU, GD_REP_GEN_C, GD_REP_GEN_BETA, GD_REP_GEN_B, GD_REP_GEN_STEPS,
+       GD_REP_GEN_N };
+typedef struct {
+    int have;
+    char rule[16];
+    int binarize;
+    int64_t from_sweep; /* the sweep point used, -1 = the config's infer.* values */
+    double v[GD_REP_GEN_N];
+} rep_gen;
+
 /* eval.h5: the generative classifier on the test images, and the CNN on the same images when present. */
 typedef struct {
     int present;
@@ -31,12 +44,14 @@ typedef struct {
     int n_class_names;
     char class_names[REP_MAX_NAMES][REP_NAME];
     char data_path[REP_PATH]; /* the data file the images came from (attribute eval/data) */
+    rep_gen gen;
     /* Given by the caller (gd_report_set_cnn): the CNN on the same images. */
     int32_t* cnn_pred;     /* (N) argmax, NULL when absent */
     char cnn_source[REP_PATH];
 } rep_eval;
 
-/* fgm.h5: every classifier on the adversarial images of every ε. */
+/* fgm.h5: every classifier on the adversarial images of every ε (root attribute eps, labels, cnn/pred,
+ * binarized_cnn/pred, generative/{ydec, noise}, x_adv; docs/hdf5-schema.md). */
 typedef struct {
     int present;
     char path[REP_PATH];
@@ -51,9 +66,11 @@ typedef struct {
     uint8_t* noise;        /* (n_eps, N) */
     char norm[16];         /* linf | l2 */
     int64_t pgd_steps;
+    rep_gen gen;
 } rep_fgm;
 
-/* neat.h5: fooling images of the CNN and what each classifier makes of them. */
+/* neat.h5: fooling images of the CNN and what each classifier makes of them (fooling/{target, confidence,
+ * images, binarized_cnn/p_target, generative/noise}, noise/generative/noise; docs/hdf5-schema.md). */
 typedef struct {
     int present;
     char path[REP_PATH];
@@ -65,6 +82,7 @@ typedef struct {
     double threshold;      /* the confidence that counts as fooled (0.9) */
     int64_t N_noise;       /* uniform-noise comparison images (0 = none) */
     uint8_t* noise_noise;  /* (N_noise) rejected */
+    rep_gen gen;
 } rep_neat;
 
 /* sweep.h5 (merged), or the slice files sweep.slice-I-of-N.h5 of a job array that has not merged: the points of
@@ -113,6 +131,9 @@ void rep_eval_free(rep_eval* e);
 void rep_fgm_free(rep_fgm* f);
 void rep_neat_free(rep_neat* nt);
 void rep_sweep_free(rep_sweep* sw);
+
+/* Reads the generative classifier's settings from the attributes of `group` of an open file. */
+gd_status rep_read_gen(gd_h5* f, const char* group, rep_gen* g, gd_error* err);
 
 /* Reads the trace (N, T, n) of an eval file into a new gd_alloc'ed buffer (figures only). */
 gd_status rep_read_trace(const rep_eval* e, float** trace, gd_error* err);

@@ -61,6 +61,7 @@ gd_status rep_read_eval(const char* path, rep_eval* e, gd_error* err) {
         s = gd_h5_attr_get_str(f, "eval", "split", e->split, sizeof e->split, err);
     if (!s && gd_h5_attr_exists(f, "eval", "data"))
         s = gd_h5_attr_get_str(f, "eval", "data", e->data_path, sizeof e->data_path, err);
+    if (!s) s = rep_read_gen(f, "eval", &e->gen, err);
     gd_h5_close(f);
     if (s) {
         rep_eval_free(e);
@@ -98,31 +99,60 @@ void rep_eval_free(rep_eval* e) {
     memset(e, 0, sizeof *e);
 }
 
+gd_status rep_read_gen(gd_h5* f, const char* group, rep_gen* g, gd_error* err) {
+    memset(g, 0, sizeof *g);
+    g->from_sweep = -1;
+    if (!gd_h5_attr_exists(f, group, "rule")) return GD_OK;
+    gd_status s = gd_h5_attr_get_str(f, group, "rule", g->rule, sizeof g->rule, err);
+    double v;
+    if (!s && gd_h5_attr_exists(f, group, "binarize_input")) {
+        s = gd_h5_attr_get_f64(f, group, "binarize_input", &v, err);
+        g->binarize = v != 0;
+    }
+    if (!s && gd_h5_attr_exists(f, group, "from_sweep")) {
+        s = gd_h5_attr_get_f64(f, group, "from_sweep", &v, err);
+        g->from_sweep = (int64_t)v;
+    }
+    static const char* keys[GD_REP_GEN_N] = {"l", "yl", "yu", "c", "beta", "b", "steps"};
+    for (int k = 0; !s && k < GD_REP_GEN_N; k++) {
+        g->v[k] = NAN;
+        if (gd_h5_attr_exists(f, group, keys[k])) s = gd_h5_attr_get_f64(f, group, keys[k], &g->v[k], err);
+    }
+    if (!s) g->have = 1;
+    return s;
+}
+
 gd_status rep_read_fgm(const char* path, rep_fgm* g, gd_error* err) {
     memset(g, 0, sizeof *g);
     snprintf(g->path, sizeof g->path, "%s", path);
     gd_h5* f = NULL;
     gd_status s = gd_h5_open(path, "fgm", MPI_COMM_NULL, &f, err);
     if (s) return s;
-    size_t de[1], dl[1], dc[2], db[2], dy[3], dn[2];
-    s = rd(f, "fgm/eps", GD_F64, 1, de, (void**)&g->eps, err);
-    if (!s) s = rd(f, "fgm/labels", GD_I32, 1, dl, (void**)&g->label, err);
-    if (!s) s = rd(f, "fgm/cnn_pred", GD_I32, 2, dc, (void**)&g->cnn_pred, err);
-    if (!s) s = rd(f, "fgm/bin_pred", GD_I32, 2, db, (void**)&g->bin_pred, err);
-    if (!s) s = rd_opt(f, "fgm/ydec", GD_U8, 3, dy, (void**)&g->ydec, err);
-    if (!s) s = rd_opt(f, "fgm/noise", GD_U8, 2, dn, (void**)&g->noise, err);
+    size_t dl[1], dc[2], db[2], dy[3], dn[2];
+    s = rd(f, "labels", GD_I32, 1, dl, (void**)&g->label, err);
+    if (!s) s = rd(f, "cnn/pred", GD_I32, 2, dc, (void**)&g->cnn_pred, err);
+    if (!s) s = rd(f, "binarized_cnn/pred", GD_I32, 2, db, (void**)&g->bin_pred, err);
+    if (!s) s = rd_opt(f, "generative/ydec", GD_U8, 3, dy, (void**)&g->ydec, err);
+    if (!s) s = rd_opt(f, "generative/noise", GD_U8, 2, dn, (void**)&g->noise, err);
     if (!s) {
-        g->n_eps = (int)de[0];
+        g->n_eps = (int)dc[0];
         g->N = (int64_t)dl[0];
-        if (dc[0] != de[0] || dc[1] != dl[0]) s = shape_error(err, path, "fgm/cnn_pred", "(n_eps, N)");
-        else if (db[0] != de[0] || db[1] != dl[0]) s = shape_error(err, path, "fgm/bin_pred", "(n_eps, N)");
-        else if (g->ydec && (dy[0] != de[0] || dy[1] != dl[0])) s = shape_error(err, path, "fgm/ydec", "(n_eps, N, n)");
-        else if (!g->ydec != !g->noise) s = shape_error(err, path, g->ydec ? "fgm/noise" : "fgm/ydec", "present with the other");
-        else if (g->noise && (dn[0] != de[0] || dn[1] != dl[0])) s = shape_error(err, path, "fgm/noise", "(n_eps, N)");
+        if (dc[1] != dl[0]) s = shape_error(err, path, "cnn/pred", "(n_eps, N) with N of labels");
+        else if (db[0] != dc[0] || db[1] != dl[0]) s = shape_error(err, path, "binarized_cnn/pred", "(n_eps, N)");
+        else if (g->ydec && (dy[0] != dc[0] || dy[1] != dl[0])) s = shape_error(err, path, "generative/ydec", "(n_eps, N, n)");
+        else if (!g->ydec != !g->noise)
+            s = shape_error(err, path, g->ydec ? "generative/noise" : "generative/ydec", "present with the other");
+        else if (g->noise && (dn[0] != dc[0] || dn[1] != dl[0])) s = shape_error(err, path, "generative/noise", "(n_eps, N)");
         if (g->ydec) g->n = (int)dy[2];
     }
-    if (!s && gd_h5_attr_exists(f, "fgm", "norm")) s = gd_h5_attr_get_str(f, "fgm", "norm", g->norm, sizeof g->norm, err);
-    if (!s && gd_h5_attr_exists(f, "fgm", "pgd_steps")) s = gd_h5_attr_get_i64(f, "fgm", "pgd_steps", &g->pgd_steps, err);
+    if (!s) {
+        g->eps = gd_alloc((size_t)(g->n_eps ? g->n_eps : 1) * sizeof(double));
+        if (!g->eps) s = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+        else s = gd_h5_attr_get_f64s(f, "/", "eps", g->eps, (size_t)g->n_eps, err);
+    }
+    if (!s && gd_h5_attr_exists(f, "/", "norm")) s = gd_h5_attr_get_str(f, "/", "norm", g->norm, sizeof g->norm, err);
+    if (!s && gd_h5_attr_exists(f, "/", "pgd_steps")) s = gd_h5_attr_get_i64(f, "/", "pgd_steps", &g->pgd_steps, err);
+    if (!s && g->ydec) s = rep_read_gen(f, "generative", &g->gen, err);
     gd_h5_close(f);
     if (s) {
         rep_fgm_free(g);
@@ -149,20 +179,22 @@ gd_status rep_read_neat(const char* path, rep_neat* nt, gd_error* err) {
     gd_status s = gd_h5_open(path, "neat", MPI_COMM_NULL, &f, err);
     if (s) return s;
     size_t dt[1], dc[1], db[1], dn[1], dz[1];
-    s = rd(f, "neat/target", GD_I32, 1, dt, (void**)&nt->target, err);
-    if (!s) s = rd(f, "neat/cnn_conf", GD_F32, 1, dc, (void**)&nt->cnn_conf, err);
-    if (!s) s = rd_opt(f, "neat/bin_conf", GD_F32, 1, db, (void**)&nt->bin_conf, err);
-    if (!s) s = rd(f, "neat/noise", GD_U8, 1, dn, (void**)&nt->noise, err);
-    if (!s) s = rd_opt(f, "neat/noise_test/noise", GD_U8, 1, dz, (void**)&nt->noise_noise, err);
+    s = rd(f, "fooling/target", GD_I32, 1, dt, (void**)&nt->target, err);
+    if (!s) s = rd(f, "fooling/confidence", GD_F32, 1, dc, (void**)&nt->cnn_conf, err);
+    if (!s) s = rd_opt(f, "fooling/binarized_cnn/p_target", GD_F32, 1, db, (void**)&nt->bin_conf, err);
+    if (!s) s = rd_opt(f, "fooling/generative/noise", GD_U8, 1, dn, (void**)&nt->noise, err);
+    if (!s) s = rd_opt(f, "noise/generative/noise", GD_U8, 1, dz, (void**)&nt->noise_noise, err);
     if (!s) {
         nt->N = (int64_t)dt[0];
-        if (dc[0] != dt[0]) s = shape_error(err, path, "neat/cnn_conf", "(N) with N of neat/target");
-        else if (nt->bin_conf && db[0] != dt[0]) s = shape_error(err, path, "neat/bin_conf", "(N)");
-        else if (dn[0] != dt[0]) s = shape_error(err, path, "neat/noise", "(N)");
+        if (dc[0] != dt[0]) s = shape_error(err, path, "fooling/confidence", "(K) with K of fooling/target");
+        else if (nt->bin_conf && db[0] != dt[0]) s = shape_error(err, path, "fooling/binarized_cnn/p_target", "(K)");
+        else if (nt->noise && dn[0] != dt[0]) s = shape_error(err, path, "fooling/generative/noise", "(K)");
         if (nt->noise_noise) nt->N_noise = (int64_t)dz[0];
     }
     nt->threshold = 0.9;
-    if (!s && gd_h5_attr_exists(f, "neat", "threshold")) s = gd_h5_attr_get_f64(f, "neat", "threshold", &nt->threshold, err);
+    if (!s && gd_h5_attr_exists(f, "fooling", "threshold"))
+        s = gd_h5_attr_get_f64(f, "fooling", "threshold", &nt->threshold, err);
+    if (!s && nt->noise) s = rep_read_gen(f, "fooling/generative", &nt->gen, err);
     gd_h5_close(f);
     if (s) {
         rep_neat_free(nt);

@@ -103,23 +103,40 @@ static void add_scale(char* buf, size_t n, const rep_run* run) {
     add_setting(buf, n, run->cfg, "seed", NULL);
 }
 
-/* Settings of the generative classifier's numbers. */
-static void gen_settings(char* buf, size_t n, const rep_run* run) {
+/* Appends "key=value" with a number. */
+static void add_num(char* buf, size_t n, const char* key, double v) {
+    size_t l = strlen(buf);
+    snprintf(buf + l, n - l, "%s%s=%.6g", l ? ", " : "", key, v);
+}
+
+/* Settings of the generative classifier's numbers: what the stage file says it used (g, when it has them;
+ * e.g. the sweep's best point), the rest from the run's config. */
+static void gen_settings(char* buf, size_t n, const rep_run* run, const rep_gen* g) {
     buf[0] = '\0';
     const gd_config* c = run->cfg;
-    if (!c) {
+    if (!c && !(g && g->have)) {
         snprintf(buf, n, "see the config_yaml attribute of the run's files (not readable by this gendec)");
         return;
     }
-    add_setting(buf, n, c, "infer.rule", "rule");
-    add_setting(buf, n, c, "infer.binarize_input", "binarize_input");
-    add_setting(buf, n, c, "infer.l", "l");
-    add_setting(buf, n, c, "infer.yl", "yl");
-    add_setting(buf, n, c, "infer.yu", "yu");
-    add_setting(buf, n, c, "infer.c", "c");
-    add_setting(buf, n, c, "infer.beta", "beta");
-    add_setting(buf, n, c, "infer.b", "b");
-    add_setting(buf, n, c, "infer.steps", "steps");
+    static const char* names[GD_REP_GEN_N] = {"l", "yl", "yu", "c", "beta", "b", "steps"};
+    static const char* keys[GD_REP_GEN_N] = {"infer.l", "infer.yl", "infer.yu", "infer.c", "infer.beta", "infer.b",
+                                             "infer.steps"};
+    if (g && g->have) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "rule=%s, binarize_input=%s", g->rule, g->binarize ? "true" : "false");
+    } else {
+        add_setting(buf, n, c, "infer.rule", "rule");
+        add_setting(buf, n, c, "infer.binarize_input", "binarize_input");
+    }
+    for (int k = 0; k < GD_REP_GEN_N; k++) {
+        if (g && g->have && !isnan(g->v[k])) add_num(buf, n, names[k], g->v[k]);
+        else if (c) add_setting(buf, n, c, keys[k], names[k]);
+    }
+    if (g && g->have && g->from_sweep >= 0) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, " (the best point %lld of sweep.h5)", (long long)g->from_sweep);
+    }
+    if (!c) return;
     add_setting(buf, n, c, "infer.norm", "norm");
     add_setting(buf, n, c, "infer.scale", "pixel_scale");
     add_setting(buf, n, c, "model.arch", "model");
@@ -272,12 +289,12 @@ static gd_status table_ts(const gd_report* r, gd_report_table** tables, size_t* 
             rej += e->noise[j] != 0;
         }
         set_cell(&row->cells[0], k, e->N, PAPER_TS_PROPOSED);
-        gen_settings(row->settings, sizeof row->settings, run);
+        gen_settings(row->settings, sizeof row->settings, run, &e->gen);
         source2(row->source, sizeof row->source, e->path, run->model_path);
         rep_fmt(txt, sizeof txt, "%s: proposed, rejected as noise", lab);
         if (!(row = new_row(t, txt, 1))) goto oom;
         set_cell(&row->cells[0], rej, e->N, NAN);
-        gen_settings(row->settings, sizeof row->settings, run);
+        gen_settings(row->settings, sizeof row->settings, run, &e->gen);
         source2(row->source, sizeof row->source, e->path, run->model_path);
     }
     return GD_OK;
@@ -309,7 +326,7 @@ static gd_status table_multi(const gd_report* r, gd_report_table** tables, size_
         int64_t k = 0;
         for (int64_t j = 0; j < e->N; j++) k += exact_ok(e->ydec, e->noise, e->label, j, e->n);
         set_cell(&row->cells[0], k, e->N, PAPER_MULTI);
-        gen_settings(row->settings, sizeof row->settings, run);
+        gen_settings(row->settings, sizeof row->settings, run, &e->gen);
         source2(row->source, sizeof row->source, e->path, run->model_path);
         if (e->ystar) {
             rep_fmt(txt, sizeof txt, "%s: proposed, top-2 of y*", lab);
@@ -325,7 +342,7 @@ static gd_status table_multi(const gd_report* r, gd_report_table** tables, size_
             }
             set_cell(&row->cells[0], k, pairs, NAN);
             snprintf(row->cells[0].note, sizeof row->cells[0].note, "CapsNet (paper's reference): 95%%");
-            gen_settings(row->settings, sizeof row->settings, run);
+            gen_settings(row->settings, sizeof row->settings, run, &e->gen);
             source2(row->source, sizeof row->source, e->path, run->model_path);
         }
     }
@@ -410,7 +427,7 @@ static gd_status table_fgm(const gd_report* r, gd_report_table** tables, size_t*
                 if (kind == 1) row->cells[c].paper = mnist ? paper_mnist_base[pc] : norb_like ? paper_norb_base[pc] : NAN;
                 if (kind == 2) row->cells[c].paper = mnist ? paper_mnist_prop[pc] : norb_like ? paper_norb_prop[pc] : NAN;
             }
-            if (kind == 2) gen_settings(row->settings, sizeof row->settings, run);
+            if (kind == 2) gen_settings(row->settings, sizeof row->settings, run, &g->gen);
             else cnn_settings(row->settings, sizeof row->settings, run, kind == 1);
             attack_settings(row->settings, sizeof row->settings, run);
             if (stand_in) {
@@ -461,12 +478,13 @@ static gd_status table_neat(const gd_report* r, gd_report_table** tables, size_t
             cnn_settings(row->settings, sizeof row->settings, run, 1);
             source2(row->source, sizeof row->source, g->path, run->cnn_path);
         }
+        if (!g->noise) continue;
         rep_fmt(txt, sizeof txt, "%s: proposed, identified as noise", lab);
         if (!(row = new_row(t, txt, 1))) goto oom;
         k = 0;
         for (int64_t j = 0; j < g->N; j++) k += g->noise[j] != 0;
         set_cell(&row->cells[0], k, g->N, PAPER_NEAT_NOISE);
-        gen_settings(row->settings, sizeof row->settings, run);
+        gen_settings(row->settings, sizeof row->settings, run, &g->gen);
         source2(row->source, sizeof row->source, g->path, run->model_path);
         if (g->noise_noise) {
             rep_fmt(txt, sizeof txt, "%s: proposed, uniform noise rejected", lab);
@@ -474,7 +492,7 @@ static gd_status table_neat(const gd_report* r, gd_report_table** tables, size_t
             k = 0;
             for (int64_t j = 0; j < g->N_noise; j++) k += g->noise_noise[j] != 0;
             set_cell(&row->cells[0], k, g->N_noise, NAN);
-            gen_settings(row->settings, sizeof row->settings, run);
+            gen_settings(row->settings, sizeof row->settings, run, &g->gen);
             source2(row->source, sizeof row->source, g->path, run->model_path);
         }
     }

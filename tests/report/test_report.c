@@ -86,6 +86,11 @@ static void write_ts(const char* dir) {
     put(f, "eval/noise", GD_U8, 1, N, 0, 0, noise);
     put(f, "eval/trace", GD_F32, 3, N, T, n, tr);
     CHECK_OK(gd_h5_attr_set_str(f, "eval", "split", "test", &err), &err);
+    /* what eval writes about the classifier it ran (here: the config's values, no sweep) */
+    CHECK_OK(gd_h5_attr_set_str(f, "eval", "rule", "enumerate", &err), &err);
+    const char* keys[] = {"binarize_input", "l", "yl", "yu", "c", "beta", "b", "steps", "from_sweep"};
+    const double vals[] = {0, 0.3, 0.5, 0.6, 0.0015, 7, -6, 30, -1};
+    for (int k = 0; k < 9; k++) CHECK_OK(gd_h5_attr_set_f64(f, "eval", keys[k], vals[k], &err), &err);
     CHECK_OK(gd_h5_attr_set_str(f, "eval", "data", "results/traffic_signs/data-x.h5", &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
 }
@@ -151,14 +156,20 @@ static void write_fgm(const char* dir, const char* name, const char* set) {
     dec[(1 * N + 4) * n + 4] = 1;
     float xadv[E * N * D];
     for (int i = 0; i < E * N * D; i++) xadv[i] = (float)(i % 7) / 7.0f;
-    put(f, "fgm/eps", GD_F64, 1, E, 0, 0, eps);
-    put(f, "fgm/labels", GD_I32, 1, N, 0, 0, lab);
-    put(f, "fgm/cnn_pred", GD_I32, 2, E, N, 0, cnn);
-    put(f, "fgm/bin_pred", GD_I32, 2, E, N, 0, bin);
-    put(f, "fgm/ydec", GD_U8, 3, E, N, n, dec);
-    put(f, "fgm/noise", GD_U8, 2, E, N, 0, noise);
-    put(f, "fgm/x_adv", GD_F32, 3, E, N, D, xadv);
-    CHECK_OK(gd_h5_attr_set_str(f, "fgm", "norm", "linf", &err), &err);
+    CHECK_OK(gd_h5_attr_set_f64s(f, "/", "eps", eps, E, &err), &err);
+    CHECK_OK(gd_h5_attr_set_str(f, "/", "norm", "linf", &err), &err);
+    put(f, "labels", GD_I32, 1, N, 0, 0, lab);
+    put(f, "cnn/pred", GD_I32, 2, E, N, 0, cnn);
+    put(f, "binarized_cnn/pred", GD_I32, 2, E, N, 0, bin);
+    put(f, "generative/ydec", GD_U8, 3, E, N, n, dec);
+    put(f, "generative/noise", GD_U8, 2, E, N, 0, noise);
+    size_t dx[4] = {E, N, 4, 4};
+    CHECK_OK(gd_h5_write(f, "x_adv", GD_F32, 4, dx, xadv, 1, &err), &err);
+    /* the classifier took the sweep's best point: its l is not the config's */
+    CHECK_OK(gd_h5_attr_set_str(f, "generative", "rule", "top3", &err), &err);
+    CHECK_OK(gd_h5_attr_set_i64(f, "generative", "binarize_input", 1, &err), &err);
+    CHECK_OK(gd_h5_attr_set_f64(f, "generative", "l", 0.25, &err), &err);
+    CHECK_OK(gd_h5_attr_set_i64(f, "generative", "from_sweep", 2, &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
 }
 
@@ -177,13 +188,13 @@ static void write_neat(const char* dir) {
     uint8_t noise[4] = {1, 1, 0, 1}, nn[5] = {1, 1, 1, 1, 1};
     float img[4 * 16];
     for (int i = 0; i < 64; i++) img[i] = (float)((i * 5) % 11) / 10.0f;
-    put(f, "neat/target", GD_I32, 1, 4, 0, 0, tgt);
-    put(f, "neat/cnn_conf", GD_F32, 1, 4, 0, 0, conf);
-    put(f, "neat/bin_conf", GD_F32, 1, 4, 0, 0, bconf);
-    put(f, "neat/noise", GD_U8, 1, 4, 0, 0, noise);
-    put(f, "neat/images", GD_F32, 2, 4, 16, 0, img);
-    put(f, "neat/noise_test/noise", GD_U8, 1, 5, 0, 0, nn);
-    CHECK_OK(gd_h5_attr_set_f64(f, "neat", "threshold", 0.9, &err), &err);
+    put(f, "fooling/target", GD_I32, 1, 4, 0, 0, tgt);
+    put(f, "fooling/confidence", GD_F32, 1, 4, 0, 0, conf);
+    put(f, "fooling/binarized_cnn/p_target", GD_F32, 1, 4, 0, 0, bconf);
+    put(f, "fooling/generative/noise", GD_U8, 1, 4, 0, 0, noise);
+    put(f, "fooling/images", GD_F32, 3, 4, 4, 4, img);
+    put(f, "noise/generative/noise", GD_U8, 1, 5, 0, 0, nn);
+    CHECK_OK(gd_h5_attr_set_f64(f, "fooling", "threshold", 0.9, &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
 }
 
@@ -321,7 +332,8 @@ int main(int argc, char** argv) {
         check_cell(gd_report_find_row(ts, "traffic_signs: proposed, rejected as noise"), 0, 2, 10, NAN, "ts rej");
         const gd_report_row* row = gd_report_find_row(ts, "traffic_signs: proposed, correct decomposition");
         CHECK(row && strstr(row->settings, "rule=enumerate") && strstr(row->settings, "binarize_input=false") &&
-              strstr(row->settings, "l=0.3"));
+              strstr(row->settings, "l=0.3, yl=0.5, yu=0.6, c=0.0015, beta=7, b=-6, steps=30") &&
+              !strstr(row->settings, "sweep"));
     }
     const gd_report_table* mm = find_table(t, nt, GD_REPORT_T_MULTI);
     CHECK(mm != NULL);
@@ -348,6 +360,8 @@ int main(int argc, char** argv) {
             CHECK_NEAR(prop->cells[1].paper, 0.87, 1e-12);
             CHECK(prop->percent == 0);
             CHECK(strstr(prop->settings, "rule=top3") && strstr(prop->settings, "binarize_input=true"));
+            CHECK_MSG(strstr(prop->settings, "l=0.25, yl=0.3") && strstr(prop->settings, "(the best point 2 of sweep.h5)"),
+                      "settings: %s", prop->settings);
         }
         const gd_report_row* fprop = gd_report_find_row(fg, "Fashion-MNIST (for NORB) proposed [fashion_fgm]");
         check_cell(fprop, 2, 2, 5, 0.401, "fashion prop 0.2");

@@ -94,7 +94,7 @@ has "$(script "$out" fgm)" "gd_job_run srun --mpi=\"\${SLURM_MPI_TYPE:-pmix}\" -
 grep -q -- "data prepare $work/run2/config.yaml -o .* --data-dir /srv/data" <<<"$(script "$out" data)" || fail "data: no --data-dir"
 grep -q '^  sweep   -   afterok:check:data:train ' <<<"$out" || fail "sweep waits for check, data, train: $out"
 grep -q '^  eval    -   afterok:check:data:train:sweep ' <<<"$out" || fail "eval waits for the sweep too: $out"
-grep -q '^  fgm     -   afterok:check:data:train:cnn ' <<<"$out" || fail "fgm waits for check, data, train, cnn: $out"
+grep -q '^  fgm     -   afterok:check:data:train:cnn:sweep ' <<<"$out" || fail "fgm waits for check, data, train, cnn, sweep (it takes the best point): $out"
 grep -q '^  report  -   afterany:check:data:train:cnn:sweep:eval:fgm ' <<<"$out" || fail "report: $out"
 
 # 3. No warning signal, no requeue, mpiexec; --only and --skip.
