@@ -102,16 +102,23 @@ def layout(s):
 
 
 class CVAE(torch.nn.Module):
-    """gendec's c-VAE with the same parameter tensors (one per gd_params view, same shape and order)."""
+    """gendec's c-VAE with the same parameters (one tensor per gd_params view, same shape and order).
+    split=True stores every decoder view as n separate tensors instead (decoder i's own nn.Linear / ConvTranspose2d
+    weights, as a ModuleList of decoders would): routed decoders then touch only their own gradients."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, split=False):
         super().__init__()
         self.s = spec
         self.n, self.k = spec["n"], spec["k"]
         self.nk, self.D = self.n * self.k, spec["h"] * spec["w"]
         self.views = layout(spec)
-        self.p = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(shape)) for _, shape in self.views])
-        self.idx = {name: i for i, (name, _) in enumerate(self.views)}
+        self.split = split
+        tensors, self.slots = [], {}
+        for name, shape in self.views:
+            parts = self.n if split and name.startswith("dec.") else 1
+            self.slots[name] = list(range(len(tensors), len(tensors) + parts))
+            tensors += [torch.zeros((shape[0] // parts,) + tuple(shape[1:])) for _ in range(parts)]
+        self.p = torch.nn.ParameterList([torch.nn.Parameter(t) for t in tensors])
         self.act = F.elu if spec["act"] == "elu" else F.relu
         if spec["arch"] == "conv":
             L, S, kc, ko = len(spec["ch"]), spec["dec_start"], spec["kernel"], spec["out_kernel"]
@@ -121,7 +128,20 @@ class CVAE(torch.nn.Module):
             self.final_pad = 0 if side - (ko - 1) == spec["h"] else (ko - 1) // 2
 
     def P(self, name):
-        return self.p[self.idx[name]]
+        """The whole view (decoder views stacked over the n decoders)."""
+        sl = self.slots[name]
+        return self.p[sl[0]] if len(sl) == 1 else torch.cat([self.p[i] for i in sl], 0)
+
+    def W(self, name, g):
+        """Decoder g's part of a decoder view (the leading n dropped when the view is (n, ...))."""
+        sl = self.slots[name]
+        if len(sl) == 1:
+            t = self.p[sl[0]]
+            c = t.shape[0] // self.n
+            part = t.narrow(0, g * c, c)
+        else:
+            part = self.p[sl[g]]
+        return part[0] if part.shape[0] == 1 and len(part.shape) <= 3 else part
 
     def count(self):
         return sum(int(np.prod(shape)) for _, shape in self.views)
@@ -132,9 +152,9 @@ class CVAE(torch.nn.Module):
             raise ValueError("ckpt/params has %d floats, the architecture %d" % (flat.size, self.count()))
         off = 0
         with torch.no_grad():
-            for prm, (_, shape) in zip(self.p, self.views):
-                cnt = int(np.prod(shape))
-                prm.copy_(torch.from_numpy(flat[off:off + cnt].reshape(shape)))
+            for q in self.p:  # tensors in gd_params order; a split view's parts are consecutive
+                cnt = q.numel()
+                q.copy_(torch.from_numpy(flat[off:off + cnt].reshape(q.shape)))
                 off += cnt
 
     def flat(self):
@@ -192,22 +212,19 @@ class CVAE(torch.nn.Module):
             h = zg
             L = len(s["dec"]) + 1
             for l in range(L):
-                h = F.linear(h, self.P("dec.fc%d.w" % l)[g], self.P("dec.fc%d.b" % l)[g])
+                h = F.linear(h, self.W("dec.fc%d.w" % l, g), self.W("dec.fc%d.b" % l, g))
                 if l < L - 1:
                     h = self.act(h)
             return h
         S, L, n = s["dec_start"], len(s["ch"]), self.n
         c = s["ch"][-1]
-        h = self.act(F.linear(zg, self.P("dec.fc.w")[g], self.P("dec.fc.b")[g])).view(-1, c, S, S)
+        h = self.act(F.linear(zg, self.W("dec.fc.w", g), self.W("dec.fc.b", g))).view(-1, c, S, S)
         for j in range(L):
-            w = self.P("dec.deconv%d.w" % j)
-            cin = w.shape[0] // n
-            h = self.act(F.conv_transpose2d(h, w[g * cin:(g + 1) * cin], self.P("dec.deconv%d.b" % j)[g], stride=2,
-                                            padding=self.pad, output_padding=self.out_pad))
-            c = s["ch"][L - 1 - j]
-        ko = s["out_kernel"]
-        w = self.P("dec.out.w").view(n, c, ko, ko)[g:g + 1]
-        return F.conv2d(h, w, self.P("dec.out.b")[g], stride=1, padding=self.final_pad).flatten(1)
+            h = self.act(F.conv_transpose2d(h, self.W("dec.deconv%d.w" % j, g), self.W("dec.deconv%d.b" % j, g),
+                                            stride=2, padding=self.pad, output_padding=self.out_pad))
+        w = self.W("dec.out.w", g)  # (1, c, ko, ko)
+        return F.conv2d(h, w.view(1, *w.shape[-3:]), self.W("dec.out.b", g).reshape(1), stride=1,
+                        padding=self.final_pad).flatten(1)
 
     def combine(self, z, y, mode, rows=None):
         """x_f (mse) or the logits L (bce) = sum_i y_i Dec_i(z_i), (B, D).
@@ -349,7 +366,10 @@ def refine(model, x, zstart, masks_f, img, o, cap, mode, trace=None):
                     trace.append((z.detach().clone(), Frow.detach().clone()))
             if t == o.refine_steps:
                 break
-            (dz,) = torch.autograd.grad(Frow.sum(), [z])
+            if Frow.requires_grad:
+                (dz,) = torch.autograd.grad(Frow.sum(), [z])
+            else:  # no decoder switched on (the all-zero candidate): F does not depend on z
+                dz = torch.zeros_like(z)
             with torch.no_grad():
                 z = z.detach()
                 b1t, b2t = np.float32(b1t * np.float32(0.9)), np.float32(b2t * np.float32(0.999))
@@ -421,7 +441,7 @@ class Checker:
     def report(self, what, err, tol, detail=""):
         ok = err <= tol
         self.failures += not ok
-        print("  %-44s %10.3g  (tolerance %.1g) %s%s" % (what, err, tol, "ok" if ok else "FAIL", detail))
+        print("  %-56s %10.3g  (tolerance %.1g) %s%s" % (what, err, tol, "ok" if ok else "FAIL", detail))
 
 
 def rel(a, b):
@@ -488,21 +508,25 @@ def check(path, args):
         print("loss terms gendec %s, torch %s" % (np.array2string(terms, precision=7),
                                                  np.array2string(ours, precision=7)))
         ck.report("loss, recon, kl (max relative error)", rel(ours, terms), args.tol_loss)
-        g_ref = model.flat_grad()
         g_gd = f["train/grad"][()]
-        worst, wname = 0.0, ""
-        off = 0
-        for name, shape in model.views:
-            cnt = int(np.prod(shape))
-            a, b = g_gd[off:off + cnt], g_ref[off:off + cnt]
-            scale = max(np.abs(b).max(), 1e-30)
-            e = float(np.abs(a - b).max() / scale) if np.abs(b).max() > 0 else float(np.abs(a).max())
-            if e > worst:
-                worst, wname = e, name
-            off += cnt
-        ck.report("gradient, worst view (max err / max |g|)", worst, args.tol_grad, "  [%s]" % wname)
-        ck.report("gradient, whole block (relative L2)", float(np.linalg.norm(g_gd - g_ref) / np.linalg.norm(g_ref)),
-                  args.tol_grad_l2)
+        for label, m2 in (("", model), (", split decoders", CVAE(spec, split=True))):
+            if m2 is not model:  # the storage the routed benchmark trains: n tensors per decoder view
+                m2.load_flat(p0)
+                m2.loss_terms(x, y, eps[0])[0].backward()
+            g_ref = m2.flat_grad()
+            worst, wname = 0.0, ""
+            off = 0
+            for name, shape in model.views:
+                cnt = int(np.prod(shape))
+                a, b = g_gd[off:off + cnt], g_ref[off:off + cnt]
+                scale = max(np.abs(b).max(), 1e-30)
+                e = float(np.abs(a - b).max() / scale) if np.abs(b).max() > 0 else float(np.abs(a).max())
+                if e > worst:
+                    worst, wname = e, name
+                off += cnt
+            ck.report("gradient%s, worst view (max err / max |g|)" % label, worst, args.tol_grad, "  [%s]" % wname)
+            ck.report("gradient%s, whole block (relative L2)" % label,
+                      float(np.linalg.norm(g_gd - g_ref) / np.linalg.norm(g_ref)), args.tol_grad_l2)
 
     if "adam" in parts:
         # 2. Adam steps (torch.optim.Adam, defaults, lr 1e-3) on the same images, the noise of each step
@@ -604,7 +628,7 @@ def bench_train(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     spec = parse_signature(default_signature(args.arch) if not args.spec else args.spec)
-    model = CVAE(spec)
+    model = CVAE(spec, split=args.decoders == "routed")
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for q in model.p:  # PyTorch's default rule, U(+-1/sqrt(fan_in))
@@ -635,16 +659,19 @@ def bench_train(args):
         step(i, perm)
     per = (time.perf_counter() - t0) / 3
     steps = max(5, int(args.seconds / max(per, 1e-6)))
-    t0 = time.perf_counter()
-    for i in range(steps):
+    t0, c0 = time.perf_counter(), time.process_time()
+    i = 0
+    while i < steps or time.perf_counter() - t0 < args.seconds:
         if (i * B) % N < B:
             perm = torch.randperm(N, generator=g)
         loss = step(i, perm)
-    dt = time.perf_counter() - t0
+        i += 1
+    steps = i
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"impl": "pytorch", "task": "train", "arch": spec["arch"], "batch": B, "threads": args.threads,
             "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "decoders": args.decoders,
             "foreach": bool(args.foreach), "images_per_s": steps * B / dt, "steps": steps, "seconds": dt,
-            "loss": float(loss), "rss_mib": rss_mib()}
+            "cpu_seconds": cpu, "images_per_cpu_s": steps * B / cpu, "loss": float(loss), "rss_mib": rss_mib()}
 
 
 def read_idx_images(path, n):
@@ -660,6 +687,7 @@ def read_idx_images(path, n):
 def bench_classify(args):
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
+    model.requires_grad_(False)  # inference: gradients with respect to (z, y) only
     if args.images and os.path.exists(args.images):
         X = torch.from_numpy(read_idx_images(args.images, args.n))
     else:
@@ -667,18 +695,17 @@ def bench_classify(args):
     o = InferOpts()
     B = args.batch
     decisions = []
-    with torch.no_grad():
-        pass
     # warm-up on one small chunk (allocator, thread pools)
     classify(model, X[:min(B, 8)], o, B, args.decoders)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for c0 in range(0, args.n, B):
         dec, _ = classify(model, X[c0:c0 + B], o, B, args.decoders)
         decisions += dec
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"impl": "pytorch", "task": "classify", "arch": model.s["arch"], "batch": B, "threads": args.threads,
             "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "decoders": args.decoders,
-            "images_per_s": args.n / dt, "images": args.n, "seconds": dt, "decisions": decisions,
+            "images_per_s": args.n / dt, "images": args.n, "seconds": dt, "cpu_seconds": cpu,
+            "images_per_cpu_s": args.n / cpu, "decisions": decisions,
             "rss_mib": rss_mib()}
 
 

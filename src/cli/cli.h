@@ -140,6 +140,8 @@ double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 
 /* gendec bench dump (cmd_bench_dump.c): the numerics check's reference data for bench/reference.py. */
 int cli_bench_dump(int argc, char** argv);
+/* gendec bench measure (cmd_bench_measure.c): one measurement as a JSON line for bench/run. */
+int cli_bench_measure(int argc, char** argv);
 
 /* gendec bench layers (cmd_bench_nn.c). */
 int cli_bench_layers(int argc, char** argv);

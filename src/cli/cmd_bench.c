@@ -92,6 +92,7 @@ static const struct {
     {"data", "preparing MNIST, 128k multiMNIST, 30k traffic signs (s, images/s)", cli_bench_data},
     {"train", "training images/s, GFLOP/s and fraction of the sgemm roof (MNIST models, 1 and 2 ranks)", cli_bench_train},
     {"dump", "fixed batch, noise, loss, gradients, Adam and Eq. 3 steps for bench/reference.py", cli_bench_dump},
+    {"measure", "one training or classification measurement as a JSON line (for bench/run)", cli_bench_measure},
 };
 
 int cmd_bench(int argc, char** argv) {

@@ -1,0 +1,325 @@
+/* gendec bench measure: ONE measurement as one JSON line, for bench/run's side-by-side table against the PyTorch
+ * reference: training images/s through gd_train_run, or classification images/s through gd_infer_classify,
+ * with GFLOP/s and this process's peak RSS. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+#include "gendec/infer.h"
+#include "gendec/train.h"
+
+static const char* measure_usage =
+    "usage: gendec bench measure --task train|classify|sgemm [--arch mlp|conv] [--batch B] [--threads T]\n"
+    "                            [--seconds S] [--model PATH] [--images IDX3] [--n N]\n\n"
+    "Prints one JSON line for bench/run. train: the paper's MNIST c-VAE (--arch) trained through gd_train_run on\n"
+    "4096 synthetic 28x28 images with one-hot labels for about S seconds (after 3 warm-up steps): images/s,\n"
+    "GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image). classify: the c-VAE of\n"
+    "PATH (a model.h5) classifies the first N images of IDX3 (e.g. MNIST's t10k-images-idx3-ubyte; without it\n"
+    "uniform noise) in chunks of B\n"
+    "with the default infer options (50 Eq. 3 steps, enumeration, 50 refinement steps): images/s, the GFLOP/s of\n"
+    "the decoder passes (forward and backward to z, y) while inside them, and each image's decision (bit mask of\n"
+    "the components, -1 = noise). sgemm: cblas_sgemm GFLOP/s (square 1024 and 256x512x784, median of 7 runs).\n"
+    "Rates are given per wall-clock second and per CPU second of the process (on a shared machine the CPU-time\n"
+    "figures are the steadier ones). T = OpenBLAS threads (default 1). rss_mib = peak resident set (getrusage).\n";
+
+/* CPU seconds (user + system, all threads) used by this process so far. */
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Peak resident set of this process in MiB. */
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* cblas_sgemm GFLOP/s per wall second and per CPU second for row-major M x K times K x N, median of 7 runs of
+ * about seconds/7 each. */
+static void sgemm_rate(int m, int n, int k, double seconds, double* wall, double* cpu) {
+    float* a = gd_alloc(sizeof(float) * (size_t)m * k);
+    float* b = gd_alloc(sizeof(float) * (size_t)k * n);
+    float* c = gd_alloc(sizeof(float) * (size_t)m * n);
+    *wall = *cpu = 0;
+    if (!a || !b || !c) {
+        gd_free(a), gd_free(b), gd_free(c);
+        return;
+    }
+    for (size_t i = 0; i < (size_t)m * k; i++) a[i] = (float)((i * 7) % 13) * 0.1f;
+    for (size_t i = 0; i < (size_t)k * n; i++) b[i] = (float)((i * 5) % 11) * 0.1f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+    double w[7], u[7], flop = 2.0 * m * n * k;
+    for (int r = 0; r < 7; r++) {
+        int reps = 0;
+        double t0 = gd_now(), c0 = cpu_seconds(), t;
+        do {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+            reps++;
+            t = gd_now() - t0;
+        } while (t < seconds / 7);
+        w[r] = flop * reps / t / 1e9;
+        u[r] = flop * reps / (cpu_seconds() - c0) / 1e9;
+    }
+    for (int i = 1; i < 7; i++)
+        for (int j = i; j > 0 && w[j - 1] > w[j]; j--) {
+            double x = w[j];
+            w[j] = w[j - 1], w[j - 1] = x;
+        }
+    for (int i = 1; i < 7; i++)
+        for (int j = i; j > 0 && u[j - 1] > u[j]; j--) {
+            double x = u[j];
+            u[j] = u[j - 1], u[j - 1] = x;
+        }
+    *wall = w[3], *cpu = u[3];
+    gd_free(a), gd_free(b), gd_free(c);
+}
+
+/* The sgemm peak at this thread count: square 1024 and the decoders' largest shape, per wall and CPU second. */
+static gd_status measure_sgemm(int threads, double seconds) {
+    double w1, c1, w2, c2;
+    sgemm_rate(1024, 1024, 1024, seconds, &w1, &c1);
+    sgemm_rate(256, 784, 512, seconds, &w2, &c2);
+    printf("{\"impl\": \"gendec\", \"task\": \"sgemm\", \"threads\": %d, \"square1024_gflops\": %.3f, "
+           "\"square1024_gflops_per_cpu_s\": %.3f, \"dec256x512x784_gflops\": %.3f, "
+           "\"dec256x512x784_gflops_per_cpu_s\": %.3f, \"gflops\": %.3f, \"gflops_per_cpu_s\": %.3f}\n",
+           threads, w1, c1, w2, c2, w1 > w2 ? w1 : w2, c1 > c2 ? c1 : c2);
+    return GD_OK;
+}
+
+static gd_status measure_train(const char* arch, int B, double seconds, int threads, gd_error* err) {
+    enum { NIMG = 4096, SIDE = 28, NCLS = 10 };
+    gd_cvae_spec cs;
+    gd_cvae_spec_default(&cs, SIDE, SIDE, NCLS);
+    if (!strcmp(arch, "conv")) cs.arch = GD_CVAE_CONV;
+    float* img = malloc(sizeof(float) * NIMG * SIDE * SIDE);
+    uint8_t* lab = calloc(NIMG * NCLS, 1);
+    if (!img || !lab) {
+        free(img), free(lab);
+        return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    }
+    gd_rng r;
+    gd_rng_init(&r, 1, GD_STREAM_USER, 0);
+    for (size_t i = 0; i < (size_t)NIMG * SIDE * SIDE; i++) img[i] = gd_rng_uniform(&r);
+    for (int i = 0; i < NIMG; i++) lab[i * NCLS + gd_rng_below(&r, NCLS)] = 1;
+    gd_train_data data = {img, lab, NULL, NIMG, SIDE * SIDE, NCLS};
+    gd_cvae* m = NULL;
+    gd_trainable t = {0};
+    gd_status st = gd_cvae_create(&cs, B, B, &m, err);
+    if (!st) st = gd_cvae_init_params(m, 1, err);
+    if (!st) st = gd_trainable_cvae(m, 1, B, &t, err);
+    gd_train_opts o;
+    gd_train_opts_default(&o);
+    o.global_batch = B;
+    o.kind = "bench";
+    o.max_steps = 3;
+    gd_train_result res;
+    memset(&res, 0, sizeof res);
+    if (!st) st = gd_train_run(&t, &data, &o, &res, err); /* warm-up */
+    gd_train_result_free(&res);
+    o.max_steps = 5;
+    double t0 = gd_now();
+    if (!st) st = gd_train_run(&t, &data, &o, &res, err); /* calibration */
+    gd_train_result_free(&res);
+    double per = (gd_now() - t0) / 5;
+    int64_t steps = (int64_t)(seconds / (per > 1e-6 ? per : 1e-6));
+    o.max_steps = steps < 5 ? 5 : steps > 1000000 ? 1000000 : steps;
+    double c0 = cpu_seconds();
+    if (!st) st = gd_train_run(&t, &data, &o, &res, err);
+    double cpu = cpu_seconds() - c0;
+    if (!st) {
+        double ips = res.images_per_second, flop = gd_cvae_train_flops(&cs, 1);
+        printf("{\"impl\": \"gendec\", \"task\": \"train\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
+               "\"images_per_s\": %.3f, \"steps\": %lld, \"seconds\": %.4f, \"gflops\": %.3f, "
+               "\"mflop_per_image\": %.4f, \"cpu_seconds\": %.4f, \"images_per_cpu_s\": %.3f, \"rss_mib\": %.2f}\n",
+               arch, B, threads, ips, (long long)res.steps_this_run, res.wall_seconds, ips * flop / 1e9, flop / 1e6, cpu,
+               (double)res.steps_this_run * B / cpu, peak_rss_mib());
+    }
+    gd_train_result_free(&res);
+    if (t.release) t.release(t.self);
+    gd_cvae_free(m);
+    free(img), free(lab);
+    return st;
+}
+
+/* The first N images (D pixels each) of a raw idx3 file into x (N, D) scaled to [0, 1], reading only those bytes
+ * (as reference.py does, so that neither side's peak RSS holds the whole file). */
+static gd_status read_idx_prefix(const char* path, int N, int D, float* x, gd_error* err) {
+    FILE* f = fopen(path, "rb");
+    if (!f) return gd_error_set(err, GD_EIO, path, 0, 0, NULL, "cannot open %s", path);
+    unsigned char h[16];
+    gd_status st = GD_OK;
+    if (fread(h, 1, 16, f) != 16 || h[0] || h[1] || h[2] != 8 || h[3] != 3) {
+        st = gd_error_set(err, GD_EFORMAT, path, 0, 0, "give a raw (not gzip'ed) idx3 image file",
+                          "%s is not a raw idx3 image file", path);
+    } else {
+        long n = (long)h[4] << 24 | h[5] << 16 | h[6] << 8 | h[7];
+        long rc = ((long)h[8] << 24 | h[9] << 16 | h[10] << 8 | h[11]) * ((long)h[12] << 24 | h[13] << 16 | h[14] << 8 | h[15]);
+        if (rc != D || n < N)
+            st = gd_error_set(err, GD_EINVAL, path, 0, 0, "use --n up to the file's image count",
+                              "%s holds %ld images of %ld pixels; the model needs %d images of %d pixels", path, n, rc,
+                              N, D);
+    }
+    unsigned char buf[4096];
+    for (size_t done = 0, total = (size_t)N * D; !st && done < total;) {
+        size_t want = total - done < sizeof buf ? total - done : sizeof buf;
+        if (fread(buf, 1, want, f) != want) {
+            st = gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s is truncated", path);
+            break;
+        }
+        for (size_t i = 0; i < want; i++) x[done + i] = buf[i] / 255.0f;
+        done += want;
+    }
+    fclose(f);
+    return st;
+}
+
+/* A generator that forwards to the c-VAE and adds up the decoder (row, component) passes and their time. */
+typedef struct {
+    gd_generator inner;
+    double pairs, seconds, cpu;
+    const float* last_y;
+    int last_all;
+} timed_gen;
+
+static gd_status tg_decode(void* ctx, const float* z, const float* y, float* xf, int B, int want_dy, gd_error* err) {
+    timed_gen* c = ctx;
+    double t0 = gd_now(), c0 = cpu_seconds();
+    gd_status st = c->inner.decode(c->inner.ctx, z, y, xf, B, want_dy, err);
+    c->seconds += gd_now() - t0;
+    c->cpu += cpu_seconds() - c0;
+    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) c->pairs += want_dy || y[i] != 0.0f;
+    c->last_y = y, c->last_all = want_dy;
+    return st;
+}
+
+static gd_status tg_backward(void* ctx, const float* dxf, float* dz, float* dy, int B, gd_error* err) {
+    timed_gen* c = ctx;
+    double t0 = gd_now(), c0 = cpu_seconds();
+    gd_status st = c->inner.decode_backward(c->inner.ctx, dxf, dz, dy, B, err);
+    c->seconds += gd_now() - t0;
+    c->cpu += cpu_seconds() - c0;
+    /* backward to the inputs: the two products of dense_backward's din per layer, i.e. 1x the forward */
+    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) c->pairs += c->last_all || c->last_y[i] != 0.0f;
+    return st;
+}
+
+static gd_status tg_encode(void* ctx, const float* x, float* z, int B, gd_error* err) {
+    timed_gen* c = ctx;
+    return c->inner.encode_mean(c->inner.ctx, x, z, B, err);
+}
+
+static gd_status measure_classify(const char* path, const char* images, int B, int N, int threads, gd_error* err) {
+    gd_cvae* m = NULL;
+    gd_status st = gd_cvae_load(path, B, 0, &m, err);
+    if (st) return st;
+    const gd_cvae_spec* sp = gd_cvae_get_spec(m);
+    const int D = sp->h * sp->w, n = sp->n;
+    float* x = malloc(sizeof(float) * (size_t)N * D);
+    if (!x) {
+        gd_cvae_free(m);
+        return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    }
+    const char* source = images ? images : "uniform";
+    if (images && (st = read_idx_prefix(images, N, D, x, err))) {
+        free(x);
+        gd_cvae_free(m);
+        return st;
+    } else {
+        gd_rng r;
+        gd_rng_init(&r, 1, GD_STREAM_USER, 0);
+        for (size_t i = 0; i < (size_t)N * D; i++) x[i] = gd_rng_uniform(&r);
+    }
+    timed_gen tg;
+    memset(&tg, 0, sizeof tg);
+    gd_generator g;
+    gd_infer* s = NULL;
+    gd_infer_results res;
+    memset(&res, 0, sizeof res);
+    gd_infer_opts o;
+    gd_infer_opts_default(&o);
+    o.batch = B;
+    if (!(st = gd_cvae_generator(m, &tg.inner, err))) {
+        g = tg.inner;
+        g.ctx = &tg;
+        g.decode = tg_decode;
+        g.decode_backward = tg_backward;
+        g.encode_mean = tg_encode;
+        st = gd_infer_create(&s, &g, &o, err);
+    }
+    if (!st) st = gd_infer_results_alloc(&res, N, n, n * sp->k, 0, err);
+    /* warm-up: one small chunk */
+    if (!st) st = gd_infer_classify(s, x, 0, N < 8 ? N : 8, &res, 0, err);
+    tg.pairs = tg.seconds = tg.cpu = 0;
+    double t0 = gd_now(), cpu0 = cpu_seconds();
+    for (int c0 = 0; c0 < N && !st; c0 += B) {
+        int nb = N - c0 < B ? N - c0 : B;
+        st = gd_infer_classify(s, x + (size_t)c0 * D, (uint64_t)c0, nb, &res, c0, err);
+    }
+    double dt = gd_now() - t0, cpu = cpu_seconds() - cpu0;
+    if (!st) {
+        double dec_fwd = (gd_cvae_train_flops(sp, 1) - gd_cvae_train_flops(sp, 0)) / 3.0; /* FLOP of one decoder pass */
+        printf("{\"impl\": \"gendec\", \"task\": \"classify\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
+               "\"images\": %d, \"source\": \"%s\", \"images_per_s\": %.3f, \"seconds\": %.4f, "
+               "\"decoder_gflops\": %.3f, \"decoder_share\": %.4f, \"gflops\": %.3f, \"cpu_seconds\": %.4f, "
+               "\"images_per_cpu_s\": %.3f, \"decoder_gflops_per_cpu_s\": %.3f, \"rss_mib\": %.2f, \"decisions\": [",
+               sp->arch == GD_CVAE_CONV ? "conv" : "mlp", B, threads, N, source, N / dt, dt,
+               tg.pairs * dec_fwd / tg.seconds / 1e9, tg.seconds / dt, tg.pairs * dec_fwd / dt / 1e9, cpu, N / cpu,
+               tg.pairs * dec_fwd / tg.cpu / 1e9, peak_rss_mib());
+        for (int i = 0; i < N; i++) {
+            long long mask = 0;
+            for (int j = 0; j < n; j++) mask |= (long long)res.ydec[(size_t)i * n + j] << j;
+            printf("%s%lld", i ? ", " : "", res.noise[i] ? -1LL : mask);
+        }
+        printf("]}\n");
+    }
+    gd_infer_results_free(&res);
+    gd_infer_free(s);
+    gd_cvae_free(m);
+    free(x);
+    return st;
+}
+
+int cli_bench_measure(int argc, char** argv) {
+    const char *task = NULL, *arch = "mlp", *model = NULL, *images = NULL;
+    int B = 32, threads = 1, N = 256;
+    double seconds = 3.0;
+    for (int i = 1; i < argc; i++) {
+        const char* v;
+        int t;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s", measure_usage);
+            return CLI_EXIT_OK;
+        } else if ((t = cli_take(argc, argv, &i, "--task", &task)) || (t = cli_take(argc, argv, &i, "--arch", &arch)) ||
+                   (t = cli_take(argc, argv, &i, "--model", &model)) ||
+                   (t = cli_take(argc, argv, &i, "--images", &images))) {
+            if (t < 0) return cli_usage_error("bench measure", "%s needs a value", argv[i]);
+        } else if ((t = cli_take(argc, argv, &i, "--batch", &v))) {
+            if (t < 0 || (B = atoi(v)) < 1 || B > 65536) return cli_usage_error("bench measure", "--batch needs 1..65536");
+        } else if ((t = cli_take(argc, argv, &i, "--threads", &v))) {
+            if (t < 0 || (threads = atoi(v)) < 1 || threads > 1024)
+                return cli_usage_error("bench measure", "--threads needs 1..1024");
+        } else if ((t = cli_take(argc, argv, &i, "--n", &v))) {
+            if (t < 0 || (N = atoi(v)) < 1) return cli_usage_error("bench measure", "--n needs a number >= 1");
+        } else if ((t = cli_take(argc, argv, &i, "--seconds", &v))) {
+            if (t < 0 || !((seconds = atof(v)) > 0)) return cli_usage_error("bench measure", "--seconds needs a number > 0");
+        } else
+            return cli_usage_error("bench measure", "unknown option '%s'", argv[i]);
+    }
+    if (!task || (strcmp(task, "train") && strcmp(task, "classify") && strcmp(task, "sgemm")))
+        return cli_usage_error("bench measure", "--task train, classify or sgemm is required");
+    if (strcmp(arch, "mlp") && strcmp(arch, "conv")) return cli_usage_error("bench measure", "--arch is mlp or conv");
+    if (!strcmp(task, "classify") && !model) return cli_usage_error("bench measure", "--task classify needs --model PATH");
+    openblas_set_num_threads(threads);
+    gd_error err;
+    gd_error_clear(&err);
+    gd_status st = !strcmp(task, "train")    ? measure_train(arch, B, seconds, threads, &err)
+                   : !strcmp(task, "sgemm") ? measure_sgemm(threads, seconds)
+                                            : measure_classify(model, images, B, N, threads, &err);
+    return st ? cli_fail(&err) : CLI_EXIT_OK;
+}
