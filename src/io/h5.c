@@ -147,6 +147,7 @@ static gd_status new_handle(const char* path, MPI_Comm comm, gd_h5** out, gd_err
     gd_h5* f = calloc(1, sizeof *f);
     if (!f) return gd_error_set(err, GD_ENOMEM, path, 0, 0, NULL, "out of memory");
     f->fid = H5I_INVALID_HID;
+    f->drv = H5I_INVALID_HID;
     f->comm = MPI_COMM_NULL;
     f->size = 1;
     snprintf(f->path, sizeof f->path, "%s", path);
@@ -171,7 +172,7 @@ static gd_status new_handle(const char* path, MPI_Comm comm, gd_h5** out, gd_err
 
 /* A file access property list: strong close (closing the file closes every object left open), no file locks;
  * the MPI-IO driver with collective metadata in parallel mode; gendec's own driver (src/io/vfd.c) for serial
- * files being written, whose id goes to *drv (to be unregistered once the file is open). */
+ * files being written, whose id goes to *drv (to be unregistered once the file is closed). */
 static hid_t make_fapl(const gd_h5* f, hid_t* drv) {
     *drv = H5I_INVALID_HID;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -203,6 +204,10 @@ static int close_fid(gd_h5* f) {
     int rc = H5Fclose(f->fid) < 0 ? -1 : 0;
     f->fid = H5I_INVALID_HID;
     f->vfd = NULL;
+    /* HDF5 reads the driver class while closing the file: the registration must outlive the file (after a
+     * failed close the file may still use it; HDF5 releases it at exit then). */
+    if (f->drv >= 0 && rc == 0) H5FDunregister(f->drv);
+    f->drv = H5I_INVALID_HID;
     return rc < 0 || f->vfd_err ? -1 : 0;
 }
 
@@ -279,8 +284,8 @@ gd_status gd_h5_create(const char* path, const char* kind, const char* config_ya
                                  f->tmp)
                     : GD_OK;
     if (fapl >= 0) H5Pclose(fapl);
-    if (drv >= 0) H5FDunregister(drv);
-    if (f->fid >= 0) attach_vfd(f);
+    if (drv >= 0 && f->fid < 0) H5FDunregister(drv);
+    if (f->fid >= 0) f->drv = drv, attach_vfd(f);
     io_quiet_end(&q);
     st = agree(f, st, err);
     if (!st) st = write_standard_attrs(f, kind, config_yaml, err);

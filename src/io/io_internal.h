@@ -18,6 +18,7 @@ struct gd_h5 {
     int last_collective; /* result of the last gd_h5_write_rows */
     int failed;          /* a write failed: gd_h5_commit refuses the file */
     io_vfd_state* vfd;   /* serial files being written: the driver's state (NULL otherwise) */
+    hid_t drv;           /* serial files being written: the driver's registration, released after H5Fclose */
     int vfd_err;         /* errno of the driver's first failure, handed over when it closed the file */
     char path[IO_PATH_MAX];
     char tmp[IO_PATH_MAX];
