@@ -42,8 +42,12 @@ echo "$me: submitted train job $job"
 t=$SECONDS
 until [ -e "$run/model.h5" ]; do
   [ $((SECONDS - t)) -lt 120 ] || { squeue >&2; cat "$run"/logs/* >&2; fail "no checkpoint after 120 s"; }
-  [ "$(field "$job" JobState)" = RUNNING ] || [ "$(field "$job" JobState)" = PENDING ] ||
-    { cat "$run"/logs/* >&2; fail "job $job is $(field "$job" JobState) before its first checkpoint"; }
+  state=$(field "$job" JobState)
+  case "$state" in
+    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+      cat "$run"/logs/* >&2
+      fail "job $job is $state before its first checkpoint" ;;
+  esac
   sleep 0.1
 done
 scontrol requeue "$job" || fail "scontrol requeue $job failed"
