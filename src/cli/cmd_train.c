@@ -132,6 +132,14 @@ int cmd_train(int argc, char** argv) {
     if (!exp) return cli_usage_error("train", "which experiment? (an experiments/*.yaml file)");
     int is_cnn = !strcmp(model, "cnn");
     if (!is_cnn && strcmp(model, "cvae")) return cli_usage_error("train", "--model must be cvae or cnn, not '%s'", model);
+    /* a signal from here on is seen by the training loop at its next step boundary */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     int rank = cli_rank(), size = cli_world_size();
     MPI_Comm comm = size > 1 ? MPI_COMM_WORLD : MPI_COMM_NULL;
     gd_error err;
@@ -202,6 +210,12 @@ int cmd_train(int argc, char** argv) {
     o.kind = is_cnn ? "cnn" : "model";
     o.config_yaml = yaml;
     o.resume = resume;
+    struct stat sb;
+    if (resume && stat(path, &sb) != 0) {
+        /* a job requeued before its first checkpoint: start from the beginning */
+        o.resume = 0;
+        if (rank == 0) fprintf(stderr, "gendec train: --resume: no checkpoint at %s yet, starting from step 0\n", path);
+    }
     o.stop = &stop_requested;
     o.comm = comm;
     char comps[GD_DATA_MAX_COMPONENTS * GD_DATA_NAME_LEN + 16] = "", cls[GD_DATA_MAX_CLASSES * GD_DATA_NAME_LEN + 16] = "";
@@ -255,13 +269,6 @@ int cmd_train(int argc, char** argv) {
         fprintf(stderr, "  %s\n", spec);
     }
     if (!st) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGUSR1, &sa, NULL);
-        sigaction(SIGUSR2, &sa, NULL);
         int64_t spe = o.global_batch > 0 ? td.n / o.global_batch : 0;
         int64_t total = o.max_steps > 0 ? o.max_steps : o.epochs * spe;
         cli_progress_start(&ps.bar, is_cnn ? "train cnn" : "train", (double)total);

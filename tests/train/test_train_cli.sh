@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # gendec train / sample end to end on a tiny generated traffic-sign set: a run writes model.h5; SIGUSR1 stops a
 # run with exit 75 and a checkpoint, --resume finishes it with the same weights as a straight run (bitwise);
+# --resume before any checkpoint exists (a job requeued early) starts from step 0
+"$GD" train "$T/ts.yaml" --out "$T/e" --resume 2>"$T/e.log"
+check "--resume without a checkpoint starts afresh" test $? -eq 0 -a "$(attr "$T/e/model.h5" /train/steps)" = 40
+check "... and says so" grep -q 'starting from step 0' "$T/e.log"
+
 # 2 ranks under mpiexec; the CNN through the same command; bad configs and checkpoints fail clearly without
 # overwriting anything; gendec sample writes the Fig. 2 grid.
 set -u
@@ -54,6 +59,11 @@ check "resume exits 0" test $? -eq 0
 "$GD" train "$T/ts.yaml" --set train.max_steps=$((stopped + 30)) --out "$T/d" 2>/dev/null
 check "signal + resume == straight (weights and Adam, bitwise)" cmp -s <(params "$T/b/model.h5") <(params "$T/d/model.h5")
 check "stop by steps + resume == straight" cmp -s <(params "$T/c/model.h5") <(params "$T/d/model.h5")
+
+# --resume before any checkpoint exists (a job requeued early) starts from step 0
+"$GD" train "$T/ts.yaml" --out "$T/e" --resume 2>"$T/e.log"
+check "--resume without a checkpoint starts afresh" test $? -eq 0 -a "$(attr "$T/e/model.h5" /train/steps)" = 40
+check "... and says so" grep -q 'starting from step 0' "$T/e.log"
 
 # 2 ranks
 if command -v "${GD_MPIEXEC:-mpiexec}" >/dev/null; then
