@@ -210,12 +210,6 @@ int cmd_train(int argc, char** argv) {
     o.kind = is_cnn ? "cnn" : "model";
     o.config_yaml = yaml;
     o.resume = resume;
-    struct stat sb;
-    if (resume && stat(path, &sb) != 0) {
-        /* a job requeued before its first checkpoint: start from the beginning */
-        o.resume = 0;
-        if (rank == 0) fprintf(stderr, "gendec train: --resume: no checkpoint at %s yet, starting from step 0\n", path);
-    }
     o.stop = &stop_requested;
     o.comm = comm;
     char comps[GD_DATA_MAX_COMPONENTS * GD_DATA_NAME_LEN + 16] = "", cls[GD_DATA_MAX_CLASSES * GD_DATA_NAME_LEN + 16] = "";
