@@ -3,16 +3,27 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "gendec/attack.h"
 #include "gendec/model.h"
 #include "gendec/neat.h"
 
-/* Seconds per call of fn (median of 5 timed groups of about min_seconds/5 each). */
-#define TIME_MEDIAN(result, min_seconds, body)                                        \
+/* CPU seconds used by this process (all threads). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Wall seconds per execution of body (median of 5 timed groups of about min_seconds/5 each) into result, and
+ * the process CPU seconds per execution over all groups into cpu (on a shared machine the CPU time shows what
+ * the code costs, the wall time what it got). */
+#define TIME_MEDIAN(result, cpu, min_seconds, body)                                   \
     do {                                                                              \
-        double t_[5];                                                                 \
+        double t_[5], c0_ = cpu_now();                                                \
+        int all_ = 0;                                                                 \
         for (int r_ = 0; r_ < 5; r_++) {                                              \
             int reps_ = 0;                                                            \
             double t0_ = gd_now(), dt_;                                               \
@@ -21,7 +32,9 @@
                 reps_++;                                                              \
             } while ((dt_ = gd_now() - t0_) < (min_seconds) / 5);                     \
             t_[r_] = dt_ / reps_;                                                     \
+            all_ += reps_;                                                            \
         }                                                                             \
+        cpu = (cpu_now() - c0_) / all_;                                               \
         for (int i_ = 1; i_ < 5; i_++)                                                \
             for (int j_ = i_; j_ > 0 && t_[j_ - 1] > t_[j_]; j_--) {                  \
                 double x_ = t_[j_];                                                   \
@@ -45,7 +58,8 @@ int cli_bench_attack(int argc, char** argv) {
         "depend on them) measures: FGM images/s (gradient + step, batch 100) and a whole FGM sweep item\n"
         "(attack + CNN on raw and binarized images); CPPN rendering genomes/s; NEAT genome evaluations/s\n"
         "(render + CNN, one batch per generation) at population P (150) and generations/s of whole NEAT runs\n"
-        "(evaluation + speciation + reproduction) over G generations (30). OpenBLAS threads: N (1).\n";
+        "(evaluation + speciation + reproduction) over G generations (30). OpenBLAS threads: N (1).\n"
+        "Each figure is given per wall second and per CPU second of the process (they differ on a busy machine).\n";
     int quick = 0, threads = 1, P = 150, G = 30;
     for (int i = 1; i < argc; i++) {
         const char* v;
@@ -94,19 +108,25 @@ int cli_bench_attack(int argc, char** argv) {
     for (int b = 0; b < B; b++) labels[b] = b % C;
     gd_attack_model m;
     gd_attack_model_cnn(&m, cnn);
-    printf("gendec bench attack: OpenBLAS threads %d, CNN 28x28 conv 20-50 fc 500\n", threads);
-    double t;
-    TIME_MEDIAN(t, secs, TRY(gd_attack_fgm(x, labels, B, D, 0.3f, GD_ATTACK_LINF, m.grad, cnn, g, adv, &err)));
-    printf("  FGM (input gradient + step), batch %d:        %9.0f images/s\n", B, B / t);
-    TIME_MEDIAN(t, secs, TRY(gd_attack_cnn_classify(cnn, x, B, probs, &err)));
-    printf("  CNN softmax, batch %d:                        %9.0f images/s\n", B, B / t);
-    TIME_MEDIAN(t, secs, {
+    /* Forward FLOP of one image: two 5x5 convolutions (pad 2), two dense layers. */
+    double fwd = 2.0 * H * W * sp.conv1 * 25 + 2.0 * (H / 2) * (W / 2) * sp.conv2 * sp.conv1 * 25 +
+                 2.0 * (H / 4) * (W / 4) * sp.conv2 * sp.fc + 2.0 * sp.fc * C;
+    printf("gendec bench attack: OpenBLAS threads %d, CNN 28x28 conv 20-50 fc 500 (%.1f MFLOP forward per image)\n"
+           "  rates per wall second (what the process got) and per CPU second (what the work costs)\n",
+           threads, fwd / 1e6);
+    double t, c;
+    TIME_MEDIAN(t, c, secs, TRY(gd_attack_fgm(x, labels, B, D, 0.3f, GD_ATTACK_LINF, m.grad, cnn, g, adv, &err)));
+    printf("  FGM (input gradient + step), batch %d:          %8.0f images/s wall  %8.0f /s CPU\n", B, B / t, B / c);
+    TIME_MEDIAN(t, c, secs, TRY(gd_attack_cnn_classify(cnn, x, B, probs, &err)));
+    printf("  CNN softmax, batch %d:                          %8.0f images/s wall  %8.0f /s CPU  (%.1f GFLOP/s CPU)\n",
+           B, B / t, B / c, B * fwd / c / 1e9);
+    TIME_MEDIAN(t, c, secs, {
         TRY(gd_attack_fgm(x, labels, B, D, 0.3f, GD_ATTACK_LINF, m.grad, cnn, g, adv, &err));
         TRY(gd_attack_cnn_classify(cnn, adv, B, probs, &err));
         gd_attack_binarize(adv, (size_t)B * D, 0.5f, adv);
         TRY(gd_attack_cnn_classify(cnn, adv, B, probs, &err));
     });
-    printf("  FGM sweep item (attack + CNN raw + binarized): %8.0f images/s\n", B / t);
+    printf("  FGM sweep item (attack + CNN raw + binarized):   %8.0f images/s wall  %8.0f /s CPU\n", B / t, B / c);
     /* NEAT: a population grown for a few generations so that genomes have hidden nodes. */
     gd_neat_params np;
     gd_neat_params_default(&np);
@@ -136,22 +156,24 @@ int cli_bench_attack(int argc, char** argv) {
         nodes += gd_neat_population_genome(pop, i)->n_nodes;
         conns += gd_neat_population_genome(pop, i)->n_conns;
     }
-    double t_render, t_cnn;
-    TIME_MEDIAN(t_render, secs, TRY(gd_neat_population_render(pop, H, W, adv, &err)));
-    TIME_MEDIAN(t_cnn, secs, TRY(gd_attack_cnn_classify(cnn, adv, P, probs, &err)));
-    printf("  CPPN render 28x28 (generation 10: %.1f nodes, %.1f connections per genome): %9.0f genomes/s\n",
-           nodes / P, conns / P, P / t_render);
-    printf("  CNN softmax, batch %d:                        %9.0f images/s\n", P, P / t_cnn);
-    printf("  NEAT genome evaluations (render + CNN), population %d: %9.0f genomes/s\n", P, P / (t_render + t_cnn));
+    double t_render, t_cnn, c_render, c_cnn;
+    TIME_MEDIAN(t_render, c_render, secs, TRY(gd_neat_population_render(pop, H, W, adv, &err)));
+    TIME_MEDIAN(t_cnn, c_cnn, secs, TRY(gd_attack_cnn_classify(cnn, adv, P, probs, &err)));
+    printf("  CPPN render 28x28 (%.1f nodes, %.1f connections): %8.0f genomes/s wall %8.0f /s CPU\n", nodes / P,
+           conns / P, P / t_render, P / c_render);
+    printf("  CNN softmax, batch %d:                          %8.0f images/s wall  %8.0f /s CPU\n", P, P / t_cnn,
+           P / c_cnn);
+    printf("  NEAT genome evaluations (render + CNN), pop. %d: %8.0f genomes/s wall %8.0f /s CPU\n", P,
+           P / (t_render + t_cnn), P / (c_render + c_cnn));
     gd_neat_run_config rc_ = {.height = H, .width = W, .classes = C, .target = 3, .generations = G, .threshold = 1.0f,
                               .seed = 1, .index = 3};
     gd_neat_run_result res;
-    double t0 = gd_now();
+    double t0 = gd_now(), c0 = cpu_now();
     TRY(gd_neat_run(&np, &rc_, gd_attack_cnn_classify, cnn, &res, &err));
-    double dt = gd_now() - t0;
-    printf("  NEAT run, population %d, %d generations:         %9.2f generations/s (%.0f genome evaluations/s "
-           "overall)\n",
-           P, G, G / dt, res.evaluations / dt);
+    double dt = gd_now() - t0, dc = cpu_now() - c0;
+    printf("  NEAT run, population %d, %d generations: %.2f generations/s wall, %.2f /s CPU (%.0f and %.0f genome "
+           "evaluations/s)\n",
+           P, G, G / dt, G / dc, res.evaluations / dt, res.evaluations / dc);
     gd_neat_run_result_free(&res);
 done:
     gd_neat_population_free(pop);
