@@ -425,11 +425,10 @@ static int attack_fgm(int argc, char** argv) {
             free(lab);
         }
         if (!st) {
-            printf("gendec attack fgm: %lld test images, %s, %s%s in %.1f s on %d rank%s (attack + CNNs %.1f s, "
+            printf("gendec attack fgm: %lld test images, %s, %s in %.1f s on %d rank%s (attack + CNNs %.1f s, "
                    "%.0f images/s)\n",
                    (long long)N, gd_config_string(e.cfg, "attack.fgm.norm"),
-                   gd_config_int(e.cfg, "attack.fgm.pgd_steps") > 0 ? "PGD" : "FGM",
-                   "", t_all, cli_world_size(), cli_world_size() > 1 ? "s" : "", t_sweep,
+                   gd_config_int(e.cfg, "attack.fgm.pgd_steps") > 0 ? "PGD" : "FGM", t_all, cli_world_size(), cli_world_size() > 1 ? "s" : "", t_sweep,
                    t_sweep > 0 ? (double)N * n_eps / t_sweep : 0.0);
             printf("  %-6s %-8s %-14s", "eps", "CNN", "binarized CNN");
             if (a.generative)
@@ -697,9 +696,10 @@ static int attack_neat(int argc, char** argv) {
                 printf("  %-7d %-6llu %-10.4f %-8d %-9s %d\n", runs[r].target, (unsigned long long)runs[r].seed,
                        (double)runs[r].best_conf, runs[r].n_kept, at, runs[r].n_generations);
             }
-            printf("  fooling images (CNN target confidence > %g): %lld; binarized CNN still fooled: %.4f\n",
-                   (double)threshold, (long long)K, K ? (double)bin_fooled / K : NAN);
-            if (a.generative)
+            printf("  fooling images (CNN target confidence > %g): %lld", (double)threshold, (long long)K);
+            if (K) printf("; binarized CNN still fooled: %.4f", (double)bin_fooled / K);
+            printf("\n");
+            if (a.generative && K)
                 printf("  generative classifier (%s rule, %s input): identified as noise %.4f (%s rule %.4f); "
                        "paper: 0.906\n",
                        gd_infer_rule_name(e.gen.opts.rule), e.gen.opts.binarize_input ? "binarized" : "raw",
