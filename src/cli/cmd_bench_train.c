@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -18,9 +19,18 @@ static const char* bench_train_usage =
     "achieved GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image) and its fraction\n"
     "of the sgemm roof measured at the same setting (cblas_sgemm 1024^3, all ranks at once). 'model', 'comm' and\n"
     "'adam' are the shares of the wall time spent in the model's forward + backward, in the gradient reduction /\n"
-    "weight gather / metric allreduce, and in zeroing the gradient + Adam (mean over ranks).\n"
+    "weight gather / metric allreduce, and in zeroing the gradient + Adam (mean over ranks). 'img/cpu-s' is images\n"
+    "per CPU-second summed over ranks and threads: on a machine shared with other jobs it shows the work done\n"
+    "apart from waiting for a CPU (MPI waits busy-poll, so they count as CPU time).\n"
     "Run plainly it measures 1 rank x T threads (T = 2) and then starts itself under 'mpiexec -n 2' with one\n"
     "thread per rank (unless --no-spawn); under mpiexec it measures R ranks x T threads (T = 1).\n";
+
+/* CPU seconds used by this process (all its threads). */
+static double cpu_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 typedef struct {
     int rank, size, threads;
@@ -50,15 +60,18 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
     if (steps > 100000) steps = 100000;
     if (c->size > 1) MPI_Bcast(&steps, 1, MPI_INT64_T, 0, c->comm);
     o.max_steps = steps;
+    double cpu0 = cpu_seconds();
     if ((st = gd_train_run(&wt, &c->data, &o, &r, err))) return st;
+    double cpu = cpu_seconds() - cpu0;
+    if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPI_DOUBLE, MPI_SUM, c->comm);
     double ips = r.images_per_second, gf = ips * flop_per_img / 1e9;
     double share[3] = {r.model_seconds / r.wall_seconds, r.comm_seconds / r.wall_seconds, r.optim_seconds / r.wall_seconds};
     if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, share, 3, MPI_DOUBLE, MPI_SUM, c->comm);
     gd_train_result_free(&r);
     if (c->rank == 0) {
-        printf("%-12s %6lld %3d x %-3d %10.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", name, (long long)batch,
-               c->size, c->threads, ips, gf, 100 * gf / c->roof, 100 * share[0] / c->size, 100 * share[1] / c->size,
-               100 * share[2] / c->size, (long long)steps);
+        printf("%-12s %6lld %3d x %-3d %10.0f %9.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", name,
+               (long long)batch, c->size, c->threads, ips, (double)steps * batch / cpu, gf, 100 * gf / c->roof,
+               100 * share[0] / c->size, 100 * share[1] / c->size, 100 * share[2] / c->size, (long long)steps);
         fflush(stdout);
     }
     return GD_OK;
@@ -153,8 +166,8 @@ int cli_bench_train(int argc, char** argv) {
     if (c.rank == 0) {
         printf("training throughput (sgemm roof at this setting: %.1f GFLOP/s over %d rank%s x %d thread%s)\n", c.roof,
                c.size, c.size > 1 ? "s" : "", c.threads, c.threads > 1 ? "s" : "");
-        printf("%-12s %6s %9s %10s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s", "GFLOP/s",
-               "of roof", "model", "comm", "adam", "steps");
+        printf("%-12s %6s %9s %10s %9s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s",
+               "img/cpu-s", "GFLOP/s", "of roof", "model", "comm", "adam", "steps");
     }
     gd_error err;
     gd_error_clear(&err);
