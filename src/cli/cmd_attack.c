@@ -323,7 +323,7 @@ static int attack_fgm(int argc, char** argv) {
                                .norm = gd_config_is(e.cfg, "attack.fgm.norm", "l2") ? GD_ATTACK_L2 : GD_ATTACK_LINF,
                                .pgd_steps = (int)gd_config_int(e.cfg, "attack.fgm.pgd_steps"),
                                .pgd_alpha = (float)gd_config_float(e.cfg, "attack.fgm.pgd_alpha"),
-                               .pgd_random_start = 1,
+                               .pgd_random_start = gd_config_bool(e.cfg, "attack.fgm.random_start") == 1,
                                .seed = (uint64_t)gd_config_int(e.cfg, "seed"),
                                .chunk = CHUNK,
                                .binarize = 0.5f,
@@ -380,6 +380,7 @@ static int attack_fgm(int argc, char** argv) {
         free(index);
         if (!st) st = gd_h5_attr_set_str(f, "/", "norm", gd_config_string(e.cfg, "attack.fgm.norm"), &err);
         if (!st) st = gd_h5_attr_set_i64(f, "/", "pgd_steps", gd_config_int(e.cfg, "attack.fgm.pgd_steps"), &err);
+        if (!st) st = gd_h5_attr_set_i64(f, "/", "pgd_random_start", gd_config_bool(e.cfg, "attack.fgm.random_start") == 1, &err);
         if (!st) st = gd_h5_attr_set_str(f, "/", "cnn", e.cnn_path, &err);
         if (!st) st = gd_h5_attr_set_f64(f, "binarized_cnn", "threshold", 0.5, &err);
         if (!st) st = gd_h5_attr_set_f64(f, "/", "seconds_attack", t_sweep, &err);
