@@ -22,7 +22,7 @@ typedef struct {
     int have;
     char rule[16];
     int binarize;
-    int64_t from_sweep; /* the sweep point used, -1 = the config's infer.* values */
+    int64_t from_sweep; /* 1: the best point of the run's sweep.h5 was used, 0: the config's infer.* values */
     double v[GD_REP_GEN_N];
 } rep_gen;
 

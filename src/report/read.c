@@ -101,7 +101,6 @@ void rep_eval_free(rep_eval* e) {
 
 gd_status rep_read_gen(gd_h5* f, const char* group, rep_gen* g, gd_error* err) {
     memset(g, 0, sizeof *g);
-    g->from_sweep = -1;
     if (!gd_h5_attr_exists(f, group, "rule")) return GD_OK;
     gd_status s = gd_h5_attr_get_str(f, group, "rule", g->rule, sizeof g->rule, err);
     double v;

@@ -132,9 +132,9 @@ static void gen_settings(char* buf, size_t n, const rep_run* run, const rep_gen*
         if (g && g->have && !isnan(g->v[k])) add_num(buf, n, names[k], g->v[k]);
         else if (c) add_setting(buf, n, c, keys[k], names[k]);
     }
-    if (g && g->have && g->from_sweep >= 0) {
+    if (g && g->have && g->from_sweep > 0) {
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, " (the best point %lld of sweep.h5)", (long long)g->from_sweep);
+        snprintf(buf + l, n - l, " (the best point of the run's sweep.h5)");
     }
     if (!c) return;
     add_setting(buf, n, c, "infer.norm", "norm");

@@ -89,7 +89,7 @@ static void write_ts(const char* dir) {
     /* what eval writes about the classifier it ran (here: the config's values, no sweep) */
     CHECK_OK(gd_h5_attr_set_str(f, "eval", "rule", "enumerate", &err), &err);
     const char* keys[] = {"binarize_input", "l", "yl", "yu", "c", "beta", "b", "steps", "from_sweep"};
-    const double vals[] = {0, 0.3, 0.5, 0.6, 0.0015, 7, -6, 30, -1};
+    const double vals[] = {0, 0.3, 0.5, 0.6, 0.0015, 7, -6, 30, 0};
     for (int k = 0; k < 9; k++) CHECK_OK(gd_h5_attr_set_f64(f, "eval", keys[k], vals[k], &err), &err);
     CHECK_OK(gd_h5_attr_set_str(f, "eval", "data", "results/traffic_signs/data-x.h5", &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
@@ -169,7 +169,7 @@ static void write_fgm(const char* dir, const char* name, const char* set) {
     CHECK_OK(gd_h5_attr_set_str(f, "generative", "rule", "top3", &err), &err);
     CHECK_OK(gd_h5_attr_set_i64(f, "generative", "binarize_input", 1, &err), &err);
     CHECK_OK(gd_h5_attr_set_f64(f, "generative", "l", 0.25, &err), &err);
-    CHECK_OK(gd_h5_attr_set_i64(f, "generative", "from_sweep", 2, &err), &err);
+    CHECK_OK(gd_h5_attr_set_i64(f, "generative", "from_sweep", 1, &err), &err);
     CHECK_OK(gd_h5_commit(f, &err), &err);
 }
 
@@ -360,7 +360,7 @@ int main(int argc, char** argv) {
             CHECK_NEAR(prop->cells[1].paper, 0.87, 1e-12);
             CHECK(prop->percent == 0);
             CHECK(strstr(prop->settings, "rule=top3") && strstr(prop->settings, "binarize_input=true"));
-            CHECK_MSG(strstr(prop->settings, "l=0.25, yl=0.3") && strstr(prop->settings, "(the best point 2 of sweep.h5)"),
+            CHECK_MSG(strstr(prop->settings, "l=0.25, yl=0.3") && strstr(prop->settings, "(the best point of the run's sweep.h5)"),
                       "settings: %s", prop->settings);
         }
         const gd_report_row* fprop = gd_report_find_row(fg, "Fashion-MNIST (for NORB) proposed [fashion_fgm]");
