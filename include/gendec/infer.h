@@ -257,6 +257,9 @@ typedef struct {
     size_t len[6];
     size_t slice, slices; /* slices > 1: only block `slice` of the (beta, b, c) groups (gd_dist_block), e.g. one
                              Slurm array task each; the slices' points are consecutive ranges of the whole grid */
+    size_t group_first, group_count; /* group_count > 0: only the (beta, b, c) groups [group_first, group_first +
+                                        group_count) of the whole grid, in place of the slice (a resumable sweep
+                                        runs a slice in such segments; the points and metrics are the same) */
 } gd_sweep_grid;
 
 enum { GD_SWEEP_BETA = 0, GD_SWEEP_B, GD_SWEEP_C, GD_SWEEP_L, GD_SWEEP_YL, GD_SWEEP_YU };

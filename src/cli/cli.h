@@ -3,6 +3,7 @@
 #ifndef GENDEC_CLI_H
 #define GENDEC_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "gendec/core.h"
@@ -35,6 +36,11 @@ int cli_flag(char** argv, int i, const char* name);
 
 /* 1 if any argument is -h or --help. */
 int cli_wants_help(int argc, char** argv);
+
+/* Installs the handler of SIGTERM, SIGUSR1 and SIGUSR2 (Slurm's warning before a time limit or preemption) and
+ * returns the flag it sets: a command checks it at its next safe point, saves its state and exits
+ * CLI_EXIT_REQUEUE. */
+volatile sig_atomic_t* cli_stop_signals(void);
 
 /* MPI rank and size in the world communicator (0 and 1 before MPI is initialised). */
 int cli_rank(void);
@@ -130,8 +136,20 @@ gd_status cli_infer_apply_point(cli_infer_session* s, const double point[6], gd_
 /* Collective: the split named `split` (rank 0's data), at most max_n images (0 = all), on every rank. */
 gd_status cli_infer_split(const cli_infer_session* s, const char* split, int64_t max_n, gd_split* out, gd_error* err);
 void cli_infer_close(cli_infer_session* s);
+/* What a saved partial result (eval.partial.h5, a sweep's partial file) belongs to, as text: the images, the
+ * model's weights, every classifier option and `what` (the command's own settings). A partial result is only
+ * continued when this text is the same. Rank 0. */
+void cli_infer_key(const cli_infer_session* s, const char* split, const gd_split* sp, const char* what, char* buf,
+                   size_t n);
 /* A gd_infer_eval_opts progress callback over a cli_progress. */
 void cli_infer_progress(void* ctx, int64_t done, int64_t total);
+/* Progress of one segment of a resumable command (eval, sweep) as progress of the whole: ctx is a
+ * cli_segment_progress, offset = the work done before the segment. */
+typedef struct {
+    cli_progress* bar;
+    int64_t offset;
+} cli_segment_progress;
+void cli_infer_segment_progress(void* ctx, int64_t done, int64_t total);
 int cmd_train(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
 

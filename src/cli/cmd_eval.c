@@ -37,14 +37,6 @@ static const char* eval_usage =
     "images in progress: those finished are saved in <out>/eval.partial.h5 and gendec exits with code 75; '--resume'\n"
     "classifies the rest, with the same results as an uninterrupted run.\n";
 
-/* Set by SIGTERM / SIGUSR1 / SIGUSR2: save the finished images and stop (checked between segments). */
-static volatile sig_atomic_t eval_stop = 0;
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    eval_stop = 1;
-}
-
 /* Chunks per rank in one segment: the evaluation runs in segments of whole chunks, and a stop request is
  * honoured at the end of the segment in progress. */
 #define SEGMENT_CHUNKS_PER_RANK 2
@@ -85,23 +77,6 @@ static gd_infer_results results_view(const gd_infer_results* r, int64_t row, int
     v.noise += i, v.n_ambiguous += i, v.n_candidates += i, v.time += i;
     if (v.trace) v.trace += i * T * n;
     return v;
-}
-
-/* What a partial evaluation belongs to: the images, the model's weights and every classifier option. A saved
- * partial evaluation is only continued when this text is the same. */
-static void eval_key(const cli_infer_session* s, const char* split, const gd_split* sp, int alt, char* buf,
-                     size_t n) {
-    gd_params* P = gd_cvae_params(s->model);
-    const gd_infer_opts* o = &s->opts;
-    snprintf(buf, n,
-             "split %s first %lld count %lld alt %d model %016llx steps %d lr %.9g y0 %.9g restarts %d beta %.9g "
-             "b %.9g c %.9g l %.9g yl %.9g yu %.9g norm %s scale %s rule %s max_ambiguous %d refine_steps %d "
-             "binarize %d batch %d trace %d seed %llu",
-             split, (long long)sp->start, (long long)sp->count, alt,
-             (unsigned long long)gd_checksum64(P->data, P->total * sizeof(float)), o->steps, o->lr, o->y0,
-             o->restarts, o->beta, o->b, o->c, o->l, o->yl, o->yu, gd_infer_norm_name(o->norm),
-             gd_infer_scale_name(o->scale), gd_infer_rule_name(o->rule), o->max_ambiguous, o->refine_steps,
-             o->binarize_input, o->batch, o->trace, (unsigned long long)o->seed);
 }
 
 /* Writes the first `done` images of r (and of the alternative decision a, may be NULL) to path (rank 0). */
@@ -165,18 +140,6 @@ static gd_status load_partial(const char* path, const char* key, int batch, gd_i
     free(saved);
     gd_h5_close(f);
     return st;
-}
-
-/* Progress of one segment as progress of the whole evaluation. */
-typedef struct {
-    cli_progress* bar;
-    int64_t offset;
-} segment_progress;
-
-static void on_segment_progress(void* ctx, int64_t done, int64_t total) {
-    segment_progress* p = ctx;
-    (void)total;
-    cli_progress_update(p->bar, (double)(p->offset + done), NULL);
 }
 
 #define MAX_SETS 64
@@ -309,13 +272,8 @@ int cmd_eval(int argc, char** argv) {
     }
     gd_error err;
     gd_error_clear(&err);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
+    /* SIGTERM / SIGUSR1 / SIGUSR2: save the finished images and stop (checked between segments) */
+    volatile sig_atomic_t* eval_stop = cli_stop_signals();
     cli_infer_session s;
     int rank = cli_rank();
     if (cli_infer_open(&s, yaml, sets, n_sets, model, out, root, data_dir, 1, &err)) {
@@ -356,7 +314,11 @@ int cmd_eval(int argc, char** argv) {
     int64_t done = 0;
     double dt = 0;
     int stopped = 0;
-    if (!st && rank == 0) eval_key(&s, split, &sp, alt, key, sizeof key);
+    if (!st && rank == 0) {
+        char what[16];
+        snprintf(what, sizeof what, "alt %d", alt);
+        cli_infer_key(&s, split, &sp, what, key, sizeof key);
+    }
     if (!st && rank == 0 && resume && access(partial, F_OK) == 0) {
         st = load_partial(partial, key, s.opts.batch, &r, alt ? &a : NULL, &done, &dt, &err);
         if (!st)
@@ -367,9 +329,9 @@ int cmd_eval(int argc, char** argv) {
     MPI_Bcast(&done, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
     if (!st) {
         cli_progress_start(&prog, "eval", (double)sp.count);
-        segment_progress sprog = {&prog, done};
+        cli_segment_progress sprog = {&prog, done};
         gd_infer_eval_opts eo = {.dynamic = gd_config_is(s.cfg, "infer.schedule", "dynamic"),
-                                 .progress = on_segment_progress,
+                                 .progress = cli_infer_segment_progress,
                                  .progress_ctx = &sprog,
                                  .alt_rule = alt};
         /* segments of whole chunks: chunk c is the same images with the same random streams as in one call */
@@ -387,7 +349,7 @@ int cmd_eval(int argc, char** argv) {
                                (uint64_t)(sp.start + done), &eo, rank == 0 ? &rv : NULL, MPI_COMM_WORLD, &err);
             if (st) break;
             done += cnt;
-            int stop = eval_stop;
+            int stop = *eval_stop;
             MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
             if (stop && done < sp.count) stopped = 1;
             if (stopped) break;

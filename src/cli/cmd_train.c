@@ -32,13 +32,6 @@ static const char* train_usage =
     "'--resume' continues the run. Progress goes to stderr on rank 0: a live bar on a terminal, a plain line\n"
     "every train.log_every steps otherwise.\n";
 
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
-
 /* Creates a folder and its parents (like mkdir -p). */
 static int make_dirs(const char* path) {
     char buf[1024];
@@ -133,13 +126,7 @@ int cmd_train(int argc, char** argv) {
     int is_cnn = !strcmp(model, "cnn");
     if (!is_cnn && strcmp(model, "cvae")) return cli_usage_error("train", "--model must be cvae or cnn, not '%s'", model);
     /* a signal from here on is seen by the training loop at its next step boundary */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
+    volatile sig_atomic_t* stop_requested = cli_stop_signals();
     int rank = cli_rank(), size = cli_world_size();
     MPI_Comm comm = size > 1 ? MPI_COMM_WORLD : MPI_COMM_NULL;
     gd_error err;
@@ -210,7 +197,7 @@ int cmd_train(int argc, char** argv) {
     o.kind = is_cnn ? "cnn" : "model";
     o.config_yaml = yaml;
     o.resume = resume;
-    o.stop = &stop_requested;
+    o.stop = stop_requested;
     o.comm = comm;
     char comps[GD_DATA_MAX_COMPONENTS * GD_DATA_NAME_LEN + 16] = "", cls[GD_DATA_MAX_CLASSES * GD_DATA_NAME_LEN + 16] = "";
     for (int i = 0; i < ds.n_components; i++) {

@@ -1,11 +1,31 @@
 /* Option parsing, error printing and progress display shared by the commands. */
 #include <mpi.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "gendec/config.h"
+
+/* Set by SIGTERM / SIGUSR1 / SIGUSR2 once cli_stop_signals has run. */
+static volatile sig_atomic_t cli_stop_flag = 0;
+
+static void cli_on_stop_signal(int sig) {
+    (void)sig;
+    cli_stop_flag = 1;
+}
+
+volatile sig_atomic_t* cli_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    return &cli_stop_flag;
+}
 
 int cli_rank(void) {
     int init = 0, fin = 0, rank = 0;

@@ -123,6 +123,12 @@ void cli_infer_progress(void* ctx, int64_t done, int64_t total) {
     cli_progress_update(p, (double)done, NULL);
 }
 
+void cli_infer_segment_progress(void* ctx, int64_t done, int64_t total) {
+    cli_segment_progress* p = ctx;
+    (void)total;
+    cli_progress_update(p->bar, (double)(p->offset + done), NULL);
+}
+
 gd_status cli_sweep_best(const char* dir, double point[6], int* found, gd_error* err) {
     char path[1200];
     snprintf(path, sizeof path, "%s/sweep.h5", dir);
@@ -149,4 +155,19 @@ gd_status cli_infer_apply_point(cli_infer_session* s, const double point[6], gd_
     gd_status st = gd_infer_set_options(s->solver, &o, err);
     if (!st) s->opts = o;
     return st;
+}
+
+void cli_infer_key(const cli_infer_session* s, const char* split, const gd_split* sp, const char* what, char* buf,
+                   size_t n) {
+    gd_params* P = gd_cvae_params(s->model);
+    const gd_infer_opts* o = &s->opts;
+    snprintf(buf, n,
+             "split %s first %lld count %lld %s model %016llx steps %d lr %.9g y0 %.9g restarts %d beta %.9g "
+             "b %.9g c %.9g l %.9g yl %.9g yu %.9g norm %s scale %s rule %s max_ambiguous %d refine_steps %d "
+             "binarize %d batch %d trace %d seed %llu",
+             split, (long long)sp->start, (long long)sp->count, what,
+             (unsigned long long)gd_checksum64(P->data, P->total * sizeof(float)), o->steps, o->lr, o->y0,
+             o->restarts, o->beta, o->b, o->c, o->l, o->yl, o->yu, gd_infer_norm_name(o->norm),
+             gd_infer_scale_name(o->scale), gd_infer_rule_name(o->rule), o->max_ambiguous, o->refine_steps,
+             o->binarize_input, o->batch, o->trace, (unsigned long long)o->seed);
 }

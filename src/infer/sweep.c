@@ -228,6 +228,13 @@ gd_status gd_infer_sweep(gd_infer* s, const gd_sweep_grid* grid, const float* x,
             return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "sweep slice %zu of %zu", grid->slice, grid->slices);
         gd_dist_block(all_groups, (int)grid->slice, (int)grid->slices, &c.g0, &g1);
     }
+    if (grid && grid->group_count) {
+        if (grid->group_first > all_groups || grid->group_count > all_groups - grid->group_first)
+            return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "sweep groups [%zu, %zu) of %zu", grid->group_first,
+                                grid->group_first + grid->group_count, all_groups);
+        c.g0 = grid->group_first;
+        g1 = c.g0 + grid->group_count;
+    }
     c.ng = g1 - c.g0;
     c.pair = malloc(sizeof(double) * 2 * c.len[GD_SWEEP_YL] * c.len[GD_SWEEP_YU]);
     if (!c.pair) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     }
     const double beta[] = {4, 6}, bb[] = {-2}, cc[] = {0.005, 0.05}, ll[] = {0.01, 0.05, 1}, yl[] = {0.2, 0.4, 0.7},
                  yu[] = {0.6, 0.8};
-    gd_sweep_grid grid = {{beta, bb, cc, ll, yl, yu}, {2, 1, 2, 3, 3, 2}, 0, 0};
+    gd_sweep_grid grid = {{beta, bb, cc, ll, yl, yu}, {2, 1, 2, 3, 3, 2}, 0, 0, 0, 0};
     gd_sweep_result res[2];
     memset(res, 0, sizeof res);
     long enc0 = lg.encodes;
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     }
     /* no point with yl < yu */
     const double yl2[] = {0.7}, yu2[] = {0.6};
-    gd_sweep_grid bad = {{NULL, NULL, NULL, NULL, yl2, yu2}, {0, 0, 0, 0, 1, 1}, 0, 0};
+    gd_sweep_grid bad = {{NULL, NULL, NULL, NULL, yl2, yu2}, {0, 0, 0, 0, 1, 1}, 0, 0, 0, 0};
     gd_sweep_result rb;
     gd_infer_eval_opts eo = {0};
     CHECK(gd_infer_sweep(s, &bad, x, lab, NIMG, 300, &eo, &rb, MPI_COMM_WORLD, &err) == GD_EINVAL);
