@@ -58,4 +58,13 @@ typedef struct {
  * sizes and mode; pack/store are only called on rank 0. */
 gd_status gd_dist_run(const gd_dist_work* w, int dynamic, MPI_Comm comm, gd_error* err);
 
+/* ---- communication cost model ------------------------------------------------------------------------
+ * Fits t ≈ alpha + beta·n to m measured points (n_i bytes, t_i seconds) by least squares: relative = 1
+ * minimises Σ ((t_i − α − β·n_i) / t_i)² (so microsecond latencies and millisecond transfers weigh alike;
+ * needs every t_i > 0), relative = 0 minimises Σ (t_i − α − β·n_i)². *rms gets the root mean square of the
+ * residuals minimised (relative or in seconds). Needs m >= 2 and two distinct n_i; GD_EINVAL otherwise.
+ * α may come out negative when the points are not on a line: the caller reports it, the fit does not clamp. */
+gd_status gd_dist_fit_alpha_beta(const double* n, const double* t, size_t m, int relative, double* alpha,
+                                 double* beta, double* rms, gd_error* err);
+
 #endif

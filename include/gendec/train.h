@@ -125,6 +125,8 @@ typedef struct {
     double images_per_second; /* this run, steps_this_run * global_batch / wall_seconds */
     double model_seconds;    /* this run, this rank: in the model's forward + backward */
     double comm_seconds;     /* gradient reduction, weight gather and the per-step metric allreduce */
+    double sync_seconds;     /* part of comm_seconds: the step's first collective (status agreement), i.e. waiting
+                              * for the slowest rank's forward + backward (load imbalance), no gradient bytes */
     double optim_seconds;    /* zeroing the gradient and Adam */
     int n_metrics;
     double* epoch_metrics;

@@ -167,6 +167,9 @@ int cli_bench_layers(int argc, char** argv);
 /* gendec bench train (cmd_bench_train.c). */
 int cli_bench_train(int argc, char** argv);
 
+/* gendec bench comm (cmd_bench_comm.c): collective timings and their alpha-beta fits. */
+int cli_bench_comm(int argc, char** argv);
+
 /* gendec bench attack (cmd_bench_attack.c). */
 int cli_bench_attack(int argc, char** argv);
 

@@ -91,6 +91,7 @@ static const struct {
     {"classify", "generative classifier images/s, decoder GFLOP/s vs sgemm roof, 1 vs 2 ranks", cli_bench_classify},
     {"data", "preparing MNIST, 128k multiMNIST, 30k traffic signs (s, images/s)", cli_bench_data},
     {"train", "training images/s, GFLOP/s and fraction of the sgemm roof (MNIST models, 1 and 2 ranks)", cli_bench_train},
+    {"comm", "allreduce / reduce-scatter / allgather times, 4 B..64 MiB, alpha-beta fits (mpiexec -n 2)", cli_bench_comm},
     {"dump", "fixed batch, noise, loss, gradients, Adam and Eq. 3 steps for bench/reference.py", cli_bench_dump},
     {"measure", "one training or classification measurement as a JSON line (for bench/run)", cli_bench_measure},
 };

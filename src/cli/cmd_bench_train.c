@@ -13,7 +13,7 @@
 
 static const char* bench_train_usage =
     "usage: gendec bench train [--quick] [--threads T] [--models mlp,conv,cnn] [--batches 32,256] [--seconds S]\n"
-    "                          [--no-spawn]\n\n"
+    "                          [--no-spawn] [--json]\n\n"
     "Trains the MNIST models (the default mlp c-VAE 784-512-256 / 10 x 4-256-512-784, the authors' conv c-VAE,\n"
     "the LeNet CNN) on synthetic 28x28 images with one-hot labels through gd_train_run, and prints images/s,\n"
     "achieved GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image) and its fraction\n"
@@ -23,7 +23,10 @@ static const char* bench_train_usage =
     "per CPU-second summed over ranks and threads: on a machine shared with other jobs it shows the work done\n"
     "apart from waiting for a CPU (MPI waits busy-poll, so they count as CPU time).\n"
     "Run plainly it measures 1 rank x T threads (T = 2) and then starts itself under 'mpiexec -n 2' with one\n"
-    "thread per rank (unless --no-spawn); under mpiexec it measures R ranks x T threads (T = 1).\n";
+    "thread per rank (unless --no-spawn); under mpiexec it measures R ranks x T threads (T = 1).\n"
+    "--json: one JSON line per row instead (for bench/scaling), with seconds per step in the model, in all\n"
+    "communication ('comm'), in its first collective alone ('sync': waiting for the slowest rank) and in Adam,\n"
+    "each the mean over ranks, plus the load average at the start of the row.\n";
 
 /* CPU seconds used by this process (all its threads). */
 static double cpu_seconds(void) {
@@ -33,7 +36,7 @@ static double cpu_seconds(void) {
 }
 
 typedef struct {
-    int rank, size, threads;
+    int rank, size, threads, json;
     MPI_Comm comm;
     double seconds, roof;
     gd_train_data data;
@@ -65,10 +68,25 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
     double cpu = cpu_seconds() - cpu0;
     if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPI_DOUBLE, MPI_SUM, c->comm);
     double ips = r.images_per_second, gf = ips * flop_per_img / 1e9;
-    double share[3] = {r.model_seconds / r.wall_seconds, r.comm_seconds / r.wall_seconds, r.optim_seconds / r.wall_seconds};
-    if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, share, 3, MPI_DOUBLE, MPI_SUM, c->comm);
+    double share[4] = {r.model_seconds / r.wall_seconds, r.comm_seconds / r.wall_seconds, r.optim_seconds / r.wall_seconds,
+                       r.sync_seconds / r.wall_seconds};
+    if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, share, 4, MPI_DOUBLE, MPI_SUM, c->comm);
+    double step_s = r.wall_seconds / (double)r.steps_this_run;
     gd_train_result_free(&r);
-    if (c->rank == 0) {
+    if (c->rank == 0 && c->json) {
+        double load = -1;
+        FILE* f = fopen("/proc/loadavg", "r");
+        if (f && fscanf(f, "%lf", &load) != 1) load = -1;
+        if (f) fclose(f);
+        printf("{\"bench\": \"train\", \"model\": \"%s\", \"batch\": %lld, \"ranks\": %d, \"threads\": %d, "
+               "\"images_per_s\": %.3f, \"images_per_cpu_s\": %.3f, \"gflops\": %.3f, \"roof_gflops\": %.3f, "
+               "\"mflop_per_image\": %.4f, \"step_s\": %.6e, \"model_s\": %.6e, \"comm_s\": %.6e, \"sync_s\": %.6e, "
+               "\"adam_s\": %.6e, \"steps\": %lld, \"loadavg\": %.2f}\n",
+               name, (long long)batch, c->size, c->threads, ips, (double)steps * batch / cpu, gf, c->roof,
+               flop_per_img / 1e6, step_s, step_s * share[0] / c->size, step_s * share[1] / c->size,
+               step_s * share[3] / c->size, step_s * share[2] / c->size, (long long)steps, load);
+        fflush(stdout);
+    } else if (c->rank == 0) {
         printf("%-12s %6lld %3d x %-3d %10.0f %9.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", name,
                (long long)batch, c->size, c->threads, ips, (double)steps * batch / cpu, gf, 100 * gf / c->roof,
                100 * share[0] / c->size, 100 * share[1] / c->size, 100 * share[2] / c->size, (long long)steps);
@@ -90,7 +108,7 @@ static int parse_ints(const char* s, int64_t* v) {
 }
 
 int cli_bench_train(int argc, char** argv) {
-    int quick = 0, no_spawn = 0, threads = 0;
+    int quick = 0, no_spawn = 0, threads = 0, json = 0;
     const char* models = "mlp,conv";
     int64_t batches[8] = {32, 256};
     int n_batches = 2;
@@ -105,6 +123,8 @@ int cli_bench_train(int argc, char** argv) {
             quick = 1;
         } else if (cli_flag(argv, i, "--no-spawn")) {
             no_spawn = 1;
+        } else if (cli_flag(argv, i, "--json")) {
+            json = 1;
         } else if ((t = cli_take(argc, argv, &i, "--threads", &v))) {
             if (t < 0 || (threads = atoi(v)) < 1) return cli_usage_error("bench train", "--threads needs a number >= 1");
         } else if ((t = cli_take(argc, argv, &i, "--models", &models))) {
@@ -139,6 +159,7 @@ int cli_bench_train(int argc, char** argv) {
     }
     c.threads = threads ? threads : (c.size > 1 ? 1 : 2);
     c.seconds = seconds;
+    c.json = json;
     openblas_set_num_threads(c.threads);
     /* the roof: sgemm 1024^3 on every rank at the same time */
     if (c.size > 1) MPI_Barrier(c.comm);
@@ -163,7 +184,7 @@ int cli_bench_train(int argc, char** argv) {
         lab[i * NCLS + cls[i]] = 1;
     }
     c.data = (gd_train_data){img, lab, cls, NIMG, SIDE * SIDE, NCLS};
-    if (c.rank == 0) {
+    if (c.rank == 0 && !json) {
         printf("training throughput (sgemm roof at this setting: %.1f GFLOP/s over %d rank%s x %d thread%s)\n", c.roof,
                c.size, c.size > 1 ? "s" : "", c.threads, c.threads > 1 ? "s" : "");
         printf("%-12s %6s %9s %10s %9s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s",
@@ -225,10 +246,11 @@ int cli_bench_train(int argc, char** argv) {
             len = snprintf(cmd, sizeof cmd, "mpiexec %s--oversubscribe -n 2 '%s' bench train --threads 1",
                            geteuid() == 0 ? "--allow-run-as-root " : "", exe);
         }
-        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --models %s --seconds %g --batches", models, seconds);
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --models %s --seconds %g%s --batches", models, seconds,
+                        json ? " --json" : "");
         for (int bi = 0; bi < n_batches; bi++)
             len += snprintf(cmd + len, sizeof cmd - (size_t)len, "%s%lld", bi ? "," : " ", (long long)batches[bi]);
-        printf("\n$ %s\n", cmd);
+        if (!json) printf("\n$ %s\n", cmd);
         fflush(stdout);
         if (system(cmd) != 0) fprintf(stderr, "gendec bench train: the 2-rank run failed (is mpiexec available?)\n");
     }

@@ -341,6 +341,7 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         st = t->step(t->self, xb, lb, cb, (int)nloc, (uint64_t)(s.step * gb + (int64_t)b0), grad_scale, red, err);
         double c2 = gd_now();
         if ((st = agree(st, o->comm, size, err))) goto done;
+        res->sync_seconds += gd_now() - c2;
         if (shard) {
             /* block r of the summed gradient lands at the start of rank r's buffer */
             int rc = MPI_Reduce_scatter(MPI_IN_PLACE, p->grad, counts, MPI_FLOAT, MPI_SUM, o->comm);
