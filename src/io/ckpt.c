@@ -39,7 +39,7 @@ gd_status gd_ckpt_write(gd_h5* f, const gd_ckpt* ck, gd_error* err) {
 gd_status gd_ckpt_arch(gd_h5* f, char* buf, size_t n, gd_error* err) {
     if (!gd_h5_attr_exists(f, CKPT_GROUP, "arch"))
         return gd_error_set(err, GD_EFORMAT, gd_h5_path(f), 0, 0, "give a checkpoint written by gendec train",
-                            "%s: not a gendec checkpoint (no ckpt/arch attribute)", gd_h5_path(f));
+                            "not a gendec checkpoint (no ckpt/arch attribute)");
     return gd_h5_attr_get_str(f, CKPT_GROUP, "arch", buf, n, err);
 }
 
@@ -54,7 +54,7 @@ gd_status gd_ckpt_read(gd_h5* f, gd_ckpt* ck, gd_error* err) {
     if (strcmp(arch, ck->arch) != 0)
         return gd_error_set(err, GD_ESTATE, path, 0, 0,
                             "use a checkpoint of this model, or the configuration it was trained with",
-                            "%s: checkpoint of architecture \"%s\", expected \"%s\"", path, arch, ck->arch);
+                            "checkpoint of architecture \"%s\", expected \"%s\"", arch, ck->arch);
     for (size_t i = 0; i < ck->n_arrays; i++) {
         char name[512];
         gd_ckpt_array* a = &ck->arrays[i];

@@ -57,8 +57,8 @@ gd_status io_h5_fail(gd_error* err, gd_status code, const char* file, const char
 gd_status io_vfd_check(gd_h5* f, gd_status st, const char* what, gd_error* err) {
     int e = f->vfd && f->vfd->err ? f->vfd->err : f->vfd_err;
     if (e && (st == GD_OK || st == GD_EIO))
-        st = gd_error_set(err, GD_EIO, f->path, 0, 0, io_errno_hint(e), "%s: cannot write %s: %s (temporary file %s)",
-                          f->path, what, strerror(e), f->tmp);
+        st = gd_error_set(err, GD_EIO, f->path, 0, 0, io_errno_hint(e), "cannot write %s: %s (temporary file %s)", what,
+                          strerror(e), f->tmp);
     if (st == GD_EIO) f->failed = 1;
     return st;
 }
@@ -305,17 +305,15 @@ gd_status gd_h5_commit(gd_h5* f, gd_error* err) {
         return GD_EINVAL;
     }
     gd_status st = f->failed ? gd_error_set(err, GD_EIO, f->path, 0, 0, "see the error of the failed write",
-                                            "%s: not committed because an earlier write to it failed", f->path)
+                                            "not committed because an earlier write to it failed")
                              : gd_h5_attr_set_i64(f, "/", "complete", 1, err);
     io_quiet q;
     io_quiet_begin(&q);
     if (!st && f->fid >= 0 && H5Fflush(f->fid, H5F_SCOPE_GLOBAL) < 0)
-        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write the temporary file %s",
-                        f->path, f->tmp);
+        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write the temporary file %s", f->tmp);
     if (!st) st = io_vfd_check(f, st, "the file", err);
     if (close_fid(f) < 0 && !st) {
-        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write the temporary file %s",
-                        f->path, f->tmp);
+        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write the temporary file %s", f->tmp);
         st = io_vfd_check(f, st, "the file", err);
     }
     io_quiet_end(&q);
@@ -358,9 +356,8 @@ void gd_h5_abort(gd_h5* f) {
 
 static gd_status refuse_incomplete(const char* path, const char* kind, gd_error* err) {
     return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL,
-                        "%s: not a complete gendec %s file (written by an interrupted run?); delete it and re-run "
-                        "the stage",
-                        path, kind ? kind : "result");
+                        "not a complete gendec %s file (written by an interrupted run?); delete it and re-run "
+                        "the stage", kind ? kind : "result");
 }
 
 /* Checks the kind and complete attributes of an open file. */
@@ -373,7 +370,7 @@ static gd_status check_open(gd_h5* f, const char* kind, gd_error* err) {
         return refuse_incomplete(f->path, kind, err);
     if (kind && strcmp(kind, have) != 0)
         return gd_error_set(err, GD_ESTATE, f->path, 0, 0, "give the file that the stage expects",
-                            "%s: is a gendec %s file, expected a %s file", f->path, have, kind);
+                            "is a gendec %s file, expected a %s file", have, kind);
     snprintf(f->kind, sizeof f->kind, "%s", have);
     return GD_OK;
 }
@@ -404,7 +401,7 @@ gd_status gd_h5_open(const char* path, const char* kind, MPI_Comm comm, gd_h5** 
         if (is <= 0) {
             H5Eclear2(H5E_DEFAULT);
             st = gd_error_set(err, GD_EFORMAT, path, 0, 0, "delete it and re-run the stage that writes it",
-                              "%s: not an HDF5 file (damaged or truncated?)", path);
+                              "not an HDF5 file (damaged or truncated?)");
         }
     }
     st = agree(f, st, err);
@@ -413,7 +410,7 @@ gd_status gd_h5_open(const char* path, const char* kind, MPI_Comm comm, gd_h5** 
         f->fid = fapl < 0 ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDONLY, fapl);
         if (f->fid < 0)
             st = io_h5_fail(err, GD_EFORMAT, path, "delete it and re-run the stage that writes it",
-                            "%s: cannot be opened as HDF5 (truncated or damaged?)", path);
+                            "cannot be opened as HDF5 (truncated or damaged?)");
         if (fapl >= 0) H5Pclose(fapl);
         st = agree(f, st, err);
     }

@@ -144,9 +144,9 @@ static gd_status open_checked(gd_h5* f, const char* name, gd_dtype t, int rank, 
     if (!io_path_exists(f->fid, name))
         return gd_error_set(err, GD_EFORMAT, f->path, 0, 0,
                             "the file was written by another stage or version; re-run the stage that writes it",
-                            "%s: no dataset '%s'", f->path, name);
+                            "no dataset '%s'", name);
     hid_t d = H5Dopen2(f->fid, name, H5P_DEFAULT);
-    if (d < 0) return io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: '%s' is not a dataset", f->path, name);
+    if (d < 0) return io_h5_fail(err, GD_EFORMAT, f->path, NULL, "'%s' is not a dataset", name);
     hid_t type = H5Dget_type(d), space = H5Dget_space(d);
     gd_dtype have = type >= 0 ? io_dtype_of(type) : 0;
     int have_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
@@ -166,7 +166,7 @@ static gd_status open_checked(gd_h5* f, const char* name, gd_dtype t, int rank, 
         H5Eclear2(H5E_DEFAULT);
         return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, "the file does not match this version of gendec or "
                             "this configuration; re-run the stage that writes it",
-                            "%s: dataset '%s' is %s, expected %s%s", f->path, name, a, rank ? "" : "a scalar ",
+                            "dataset '%s' is %s, expected %s%s", name, a, rank ? "" : "a scalar ",
                             rank ? b : gd_dtype_name(t));
     }
     for (int i = 0; i < rank; i++) dims[i] = sd[i];
@@ -194,7 +194,7 @@ gd_status gd_h5_write(gd_h5* f, const char* name, gd_dtype t, int rank, const si
         H5Eclear2(H5E_DEFAULT);
         io_quiet_end(&q);
         return gd_error_set(err, GD_EINVAL, f->path, 0, 0, "use another name or gd_h5_write_rows",
-                            "%s: dataset '%s' exists already", f->path, name);
+                            "dataset '%s' exists already", name);
     }
     hsize_t hd[GD_H5_MAX_RANK], chunk[GD_H5_MAX_RANK];
     for (int i = 0; i < rank; i++) hd[i] = chunk[i] = dims[i];
@@ -212,17 +212,17 @@ gd_status gd_h5_write(gd_h5* f, const char* name, gd_dtype t, int rank, const si
     if (space >= 0 && lcpl >= 0 && dcpl >= 0 && dxpl >= 0)
         dset = H5Dcreate2(f->fid, name, io_file_type(t), space, lcpl, dcpl, H5P_DEFAULT);
     if (dset < 0) {
-        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot create dataset '%s'", f->path, name);
+        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot create dataset '%s'", name);
     } else if (n > 0) {
         static const char dummy[8];
         if (f->parallel && f->rank != 0) H5Sselect_none(space);
         const void* buf = f->parallel && f->rank != 0 ? (const void*)dummy : data;
         if (H5Dwrite(dset, io_mem_type(t), space, space, dxpl, buf) < 0)
-            st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write dataset '%s'", f->path, name);
+            st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write dataset '%s'", name);
     }
     /* Closing flushes cached chunks: a failure here (disk full) must not go unnoticed. */
     if (dset >= 0 && H5Dclose(dset) < 0 && !st)
-        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write dataset '%s'", f->path, name);
+        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write dataset '%s'", name);
     close_id(dxpl, H5Pclose);
     close_id(dcpl, H5Pclose);
     close_id(lcpl, H5Pclose);
@@ -261,15 +261,14 @@ gd_status gd_h5_write_rows(gd_h5* f, const char* name, gd_dtype t, int rank, con
                 char a[256], b[256];
                 io_shape_str(a, sizeof a, t, rank, have);
                 io_shape_str(b, sizeof b, t, rank, dims);
-                st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: dataset '%s' is %s, expected %s",
-                                  f->path, name, a, b);
+                st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "dataset '%s' is %s, expected %s", name, a, b);
             }
     } else {
         hid_t space = H5Screate_simple(rank, hd, NULL), lcpl = make_lcpl();
         if (space >= 0 && lcpl >= 0)
             dset = H5Dcreate2(f->fid, name, io_file_type(t), space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
         if (dset < 0)
-            st = io_h5_fail(err, GD_EIO, f->path, NULL, "%s: cannot create dataset '%s'", f->path, name);
+            st = io_h5_fail(err, GD_EIO, f->path, NULL, "cannot create dataset '%s'", name);
         close_id(lcpl, H5Pclose);
         close_id(space, H5Sclose);
     }
@@ -289,8 +288,8 @@ gd_status gd_h5_write_rows(gd_h5* f, const char* name, gd_dtype t, int rank, con
         static const char dummy[8];
         if (fspace < 0 || mspace < 0 || dxpl < 0 ||
             H5Dwrite(dset, io_mem_type(t), mspace, fspace, dxpl, empty ? (const void*)dummy : data) < 0)
-            st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write rows [%zu, %zu) of '%s'",
-                            f->path, row_begin, row_begin + row_count, name);
+            st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write rows [%zu, %zu) of '%s'",
+                            row_begin, row_begin + row_count, name);
         f->last_collective = 0;
         if (!st && f->parallel) {
             H5D_mpio_actual_io_mode_t mode = H5D_MPIO_NO_COLLECTIVE;
@@ -302,7 +301,7 @@ gd_status gd_h5_write_rows(gd_h5* f, const char* name, gd_dtype t, int rank, con
     close_id(mspace, H5Sclose);
     close_id(fspace, H5Sclose);
     if (dset >= 0 && H5Dclose(dset) < 0 && !st)
-        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "%s: cannot write dataset '%s'", f->path, name);
+        st = io_h5_fail(err, GD_EIO, f->path, io_errno_hint(ENOSPC), "cannot write dataset '%s'", name);
     io_quiet_end(&q);
     char what[300];
     snprintf(what, sizeof what, "dataset '%s'", name);
@@ -332,7 +331,7 @@ gd_status gd_h5_info(gd_h5* f, const char* name, gd_dtype* t, int* rank, size_t*
         io_quiet_end(&q);
         return gd_error_set(err, GD_EFORMAT, f->path, 0, 0,
                             "the file was written by another stage or version; re-run the stage that writes it",
-                            "%s: no dataset '%s'", f->path, name);
+                            "no dataset '%s'", name);
     }
     hid_t type = H5Dget_type(d), space = H5Dget_space(d);
     *t = type >= 0 ? io_dtype_of(type) : 0;
@@ -347,10 +346,10 @@ gd_status gd_h5_info(gd_h5* f, const char* name, gd_dtype* t, int* rank, size_t*
     H5Dclose(d);
     H5Eclear2(H5E_DEFAULT);
     io_quiet_end(&q);
-    if (!*t) return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: dataset '%s' has a type gendec does not use",
-                                 f->path, name);
+    if (!*t)
+        return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "dataset '%s' has a type gendec does not use", name);
     if (*rank < 0 || *rank > GD_H5_MAX_RANK)
-        return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: dataset '%s' has an unsupported rank", f->path,
+        return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "dataset '%s' has an unsupported rank",
                             name);
     return GD_OK;
 }
@@ -370,7 +369,7 @@ static gd_status read_block(gd_h5* f, const char* name, hid_t d, gd_dtype t, int
     mspace = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, count, NULL);
     if (fspace < 0 || mspace < 0 || H5Dread(d, io_mem_type(t), mspace, fspace, H5P_DEFAULT, out) < 0)
         st = io_h5_fail(err, GD_EFORMAT, f->path, "the file is damaged; delete it and re-run the stage",
-                        "%s: cannot read dataset '%s'", f->path, name);
+                        "cannot read dataset '%s'", name);
     close_id(mspace, H5Sclose);
     close_id(fspace, H5Sclose);
     return st;
@@ -392,7 +391,7 @@ gd_status gd_h5_read(gd_h5* f, const char* name, gd_dtype t, int rank, const siz
             io_shape_str(b, sizeof b, t, rank, dims);
             st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0,
                               "the file does not match this configuration; re-run the stage that writes it",
-                              "%s: dataset '%s' is %s, expected %s", f->path, name, a, b);
+                              "dataset '%s' is %s, expected %s", name, a, b);
         }
     if (!st && !count_elems(rank, dims, &n) && n > 0) st = read_block(f, name, d, t, rank, dims, 0, 0, 1, out, err);
     close_id(d, H5Dclose);
@@ -418,11 +417,11 @@ gd_status gd_h5_read_rows(gd_h5* f, const char* name, gd_dtype t, int rank, cons
             io_shape_str(b, sizeof b, t, rank, dims);
             st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0,
                               "the file does not match this configuration; re-run the stage that writes it",
-                              "%s: dataset '%s' is %s, expected %s", f->path, name, a, b);
+                              "dataset '%s' is %s, expected %s", name, a, b);
         }
     if (!st && (row_begin > have[0] || row_count > have[0] - row_begin))
-        st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: dataset '%s' has %zu rows, rows [%zu, %zu) asked",
-                          f->path, name, have[0], row_begin, row_begin + row_count);
+        st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "dataset '%s' has %zu rows, rows [%zu, %zu) asked", name,
+                          have[0], row_begin, row_begin + row_count);
     size_t n;
     if (!st && row_count > 0 && !count_elems(rank, have, &n) && n > 0)
         st = read_block(f, name, d, t, rank, have, row_begin, row_count, 0, out, err);
@@ -446,13 +445,13 @@ gd_status gd_h5_read_alloc(gd_h5* f, const char* name, gd_dtype t, int rank, siz
         char a[256];
         io_shape_str(a, sizeof a, t, rank, dims);
         st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, "the file is damaged or not meant for this machine",
-                          "%s: dataset '%s' is %s, more than the limit of %zu elements", f->path, name, a, max_elems);
+                          "dataset '%s' is %s, more than the limit of %zu elements", name, a, max_elems);
     }
     if (!st && n > 0) {
         *out = gd_alloc(n * gd_dtype_size(t));
         if (!*out)
-            st = gd_error_set(err, GD_ENOMEM, f->path, 0, 0, NULL, "%s: no memory for dataset '%s' (%zu bytes)",
-                              f->path, name, n * gd_dtype_size(t));
+            st = gd_error_set(err, GD_ENOMEM, f->path, 0, 0, NULL, "no memory for dataset '%s' (%zu bytes)", name,
+                              n * gd_dtype_size(t));
         else if ((st = read_block(f, name, d, t, rank, dims, 0, 0, 1, *out, err))) {
             gd_free(*out);
             *out = NULL;
@@ -497,12 +496,12 @@ gd_status gd_h5_list(gd_h5* f, const char* group, char*** names, size_t* n, gd_e
     hid_t gid = io_path_exists(f->fid, g) ? H5Gopen2(f->fid, g, H5P_DEFAULT) : H5I_INVALID_HID;
     name_list l = {0};
     if (gid < 0) {
-        st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: no group '%s'", f->path, g);
+        st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "no group '%s'", g);
     } else {
         hsize_t idx = 0;
         if (H5Literate(gid, H5_INDEX_NAME, H5_ITER_INC, &idx, list_cb, &l) < 0)
             st = l.failed ? gd_error_set(err, GD_ENOMEM, f->path, 0, 0, NULL, "out of memory listing '%s'", g)
-                          : io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot list group '%s'", f->path, g);
+                          : io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot list group '%s'", g);
         H5Gclose(gid);
     }
     H5Eclear2(H5E_DEFAULT);
@@ -528,17 +527,17 @@ static hid_t open_obj(gd_h5* f, const char* obj, int create, gd_error* err) {
     const char* o = obj && obj[0] ? obj : "/";
     if (!io_path_exists(f->fid, o)) {
         if (!create) {
-            gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: no object '%s'", f->path, o);
+            gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "no object '%s'", o);
             return H5I_INVALID_HID;
         }
         hid_t lcpl = make_lcpl();
         hid_t g = lcpl >= 0 ? H5Gcreate2(f->fid, o, lcpl, H5P_DEFAULT, H5P_DEFAULT) : H5I_INVALID_HID;
         close_id(lcpl, H5Pclose);
-        if (g < 0) io_h5_fail(err, GD_EIO, f->path, NULL, "%s: cannot create group '%s'", f->path, o);
+        if (g < 0) io_h5_fail(err, GD_EIO, f->path, NULL, "cannot create group '%s'", o);
         return g;
     }
     hid_t id = H5Oopen(f->fid, o, H5P_DEFAULT);
-    if (id < 0) io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot open '%s'", f->path, o);
+    if (id < 0) io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot open '%s'", o);
     return id;
 }
 
@@ -546,7 +545,7 @@ static hid_t open_obj(gd_h5* f, const char* obj, int create, gd_error* err) {
 static gd_status attr_write(gd_h5* f, const char* obj, const char* name, hid_t ftype, hid_t mtype, hid_t space,
                             const void* buf, gd_error* err) {
     if (!f || f->fid < 0) return gd_error_set(err, GD_EINVAL, NULL, 0, 0, NULL, "HDF5 file is not open");
-    if (!f->writable) return gd_error_set(err, GD_EINVAL, f->path, 0, 0, NULL, "%s: opened for reading", f->path);
+    if (!f->writable) return gd_error_set(err, GD_EINVAL, f->path, 0, 0, NULL, "opened for reading");
     if (!name || !name[0]) return gd_error_set(err, GD_EINVAL, f->path, 0, 0, NULL, "empty attribute name");
     gd_status st = GD_OK;
     hid_t o = open_obj(f, obj, 1, err);
@@ -554,7 +553,7 @@ static gd_status attr_write(gd_h5* f, const char* obj, const char* name, hid_t f
     if (H5Aexists(o, name) > 0) H5Adelete(o, name);
     hid_t a = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, mtype, buf) < 0)
-        st = io_h5_fail(err, GD_EIO, f->path, NULL, "%s: cannot write attribute '%s' of '%s'", f->path, name,
+        st = io_h5_fail(err, GD_EIO, f->path, NULL, "cannot write attribute '%s' of '%s'", name,
                         obj && obj[0] ? obj : "/");
     close_id(a, H5Aclose);
     H5Oclose(o);
@@ -639,7 +638,7 @@ static gd_status attr_open(gd_h5* f, const char* obj, const char* name, hid_t* a
         H5Eclear2(H5E_DEFAULT);
         return gd_error_set(err, GD_EFORMAT, f->path, 0, 0,
                             "the file was written by another stage or version; re-run the stage that writes it",
-                            "%s: no attribute '%s' on '%s'", f->path, name, o);
+                            "no attribute '%s' on '%s'", name, o);
     }
     *a = H5Aopen_by_name(f->fid, o, name, H5P_DEFAULT, H5P_DEFAULT);
     hid_t s = *a >= 0 ? H5Aget_space(*a) : H5I_INVALID_HID;
@@ -650,13 +649,13 @@ static gd_status attr_open(gd_h5* f, const char* obj, const char* name, hid_t* a
         close_id(*type, H5Tclose);
         close_id(*a, H5Aclose);
         *a = *type = H5I_INVALID_HID;
-        return io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s' of '%s'", f->path, name, o);
+        return io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot read attribute '%s' of '%s'", name, o);
     }
     return GD_OK;
 }
 
 static gd_status attr_bad_type(gd_h5* f, const char* obj, const char* name, const char* want, gd_error* err) {
-    return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "%s: attribute '%s' of '%s' is not %s", f->path, name,
+    return gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL, "attribute '%s' of '%s' is not %s", name,
                         obj && obj[0] ? obj : "/", want);
 }
 
@@ -685,7 +684,7 @@ static gd_status attr_get_str(gd_h5* f, const char* obj, const char* name, char*
             H5Tset_strpad(m, H5T_STR_NULLPAD);
             H5Tset_cset(m, H5Tget_cset(type));
             if (H5Aread(a, m, *value) < 0) {
-                st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s'", f->path, name);
+                st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot read attribute '%s'", name);
                 free(*value);
                 *value = NULL;
             }
@@ -712,7 +711,7 @@ gd_status gd_h5_attr_get_str(gd_h5* f, const char* obj, const char* name, char* 
     if (st) return st;
     size_t len = strlen(s);
     if (len >= n) st = gd_error_set(err, GD_EFORMAT, f->path, 0, 0, NULL,
-                                    "%s: attribute '%s' is %zu characters long, at most %zu expected", f->path, name,
+                                    "attribute '%s' is %zu characters long, at most %zu expected", name,
                                     len, n ? n - 1 : 0);
     else memcpy(buf, s, len + 1);
     free(s);
@@ -737,7 +736,7 @@ static gd_status attr_get_num(gd_h5* f, const char* obj, const char* name, int a
             uint64_t u = 0;
             int64_t s = 0;
             if (H5Aread(a, sgn ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64, sgn ? (void*)&s : (void*)&u) < 0) {
-                st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s'", f->path, name);
+                st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot read attribute '%s'", name);
             } else if (want_unsigned) {
                 if (sgn && s < 0) st = attr_bad_type(f, obj, name, want, err);
                 else *(uint64_t*)out = sgn ? (uint64_t)s : u;
@@ -746,7 +745,7 @@ static gd_status attr_get_num(gd_h5* f, const char* obj, const char* name, int a
                 else *(int64_t*)out = sgn ? s : (int64_t)u;
             }
         } else if (H5Aread(a, mtype, out) < 0) {
-            st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "%s: cannot read attribute '%s'", f->path, name);
+            st = io_h5_fail(err, GD_EFORMAT, f->path, NULL, "cannot read attribute '%s'", name);
         }
         H5Tclose(type);
         H5Aclose(a);

@@ -67,11 +67,11 @@ gd_status gd_png_read(const char* path, uint8_t** pix, int* h, int* w, int* chan
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&img, path))
-        return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s: not a readable PNG (%s)", path, img.message);
+        return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "not a readable PNG (%s)", img.message);
     if (img.width == 0 || img.height == 0 || img.width > PNG_MAX_SIDE || img.height > PNG_MAX_SIDE ||
         (size_t)img.width * img.height > PNG_MAX_PIXELS) {
         png_image_free(&img);
-        return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s: PNG of %u x %u pixels is over the limit", path,
+        return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "PNG of %u x %u pixels is over the limit",
                             img.height, img.width);
     }
     int c = (img.format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
@@ -83,7 +83,7 @@ gd_status gd_png_read(const char* path, uint8_t** pix, int* h, int* w, int* chan
     }
     if (!png_image_finish_read(&img, NULL, buf, 0, NULL)) {
         gd_free(buf);
-        gd_status st = gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s: damaged PNG (%s)", path, img.message);
+        gd_status st = gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "damaged PNG (%s)", img.message);
         png_image_free(&img);
         return st;
     }

@@ -17,6 +17,18 @@
 
 static char dir[512], path[600];
 
+/* 1 when the printed error (gd_error_format, as the CLI shows it) names path exactly once. */
+static int path_once(const gd_error* err, const char* p) {
+    char buf[2560];
+    gd_error_format(err, buf, sizeof buf);
+    const char* at = strstr(buf, p);
+    if (!at || strstr(at + strlen(p), p)) {
+        fprintf(stderr, "path_once: '%s' in '%s'\n", p, buf);
+        return 0;
+    }
+    return 1;
+}
+
 static int exists(const char* p) {
     struct stat sb;
     return stat(p, &sb) == 0;
@@ -229,9 +241,10 @@ static void test_refusals(void) {
     write_raw(p, "model", 0);
     CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && f == NULL);
     char want[900];
-    snprintf(want, sizeof want, "%s: not a complete gendec model file (written by an interrupted run?); delete it "
-             "and re-run the stage", p);
-    CHECK_MSG(strcmp(err.msg, want) == 0, "got: %s", err.msg);
+    snprintf(want, sizeof want, "not a complete gendec model file (written by an interrupted run?); delete it "
+             "and re-run the stage");
+    CHECK_MSG(strcmp(err.msg, want) == 0 && strcmp(err.file, p) == 0, "got: %s: %s", err.file, err.msg);
+    CHECK(path_once(&err, p));
     write_raw(p, NULL, -1);
     CHECK(gd_h5_open(p, "eval", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not a complete gendec eval"));
     /* Fixed-length string kind written by another tool is accepted. */
@@ -245,6 +258,7 @@ static void test_refusals(void) {
     /* Not HDF5, empty, a folder, missing. */
     CHECK_OK(gd_file_write_atomic(p, "hello, world\n", 13, &err), &err);
     CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not an HDF5 file"));
+    CHECK(path_once(&err, p));
     CHECK_OK(gd_file_write_atomic(p, "", 0, &err), &err);
     CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT);
     CHECK(gd_h5_open(dir, "model", MPI_COMM_NULL, &f, &err) == GD_EIO);
