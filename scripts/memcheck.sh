@@ -15,16 +15,9 @@ bin="$(cd "${1:-build}" && pwd)/gendec"
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d /tmp/gendec-memcheck.XXXXXX)
-cat >"$work/ts.yaml" <<'YAML'
-experiment: {name: memcheck}
-seed: 5
-data:
-  set: traffic_signs
-  ts: {size: 16, n_train: 48, n_val: 8, n_test: 8, n_test_seen: 8, supersample: 1}
-model: {arch: mlp, n_components: 4, k: 3, enc_widths: [32], dec_widths: [24], activation: elu}
-train: {batch: 16, epochs: 0, max_steps: 4, lr: 0.003, checkpoint_every: 2, log_every: 2}
-infer: {steps: 10, refine_steps: 5, restarts: 1, batch: 2}
-YAML
+source "$src/tests/ts_tiny.sh"
+ts_tiny_yaml "$work/ts.yaml" name=memcheck n_train=48 n_val=8 n_test=8 n_test_seen=8 max_steps=4 checkpoint_every=2 \
+  log_every=2 more="infer: {steps: 10, refine_steps: 5, restarts: 1, batch: 2}"
 vg=(valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
     --error-exitcode=1 --keep-debuginfo=yes --num-callers=40 --track-origins=yes
     --suppressions="$src/tests/reliability/valgrind.supp")

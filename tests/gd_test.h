@@ -78,4 +78,16 @@ static inline const char* gd_test_tmpdir(void) {
     return dir;
 }
 
+/* Number of entries of folder d whose name contains ".tmp." (temporaries left behind). */
+#include <dirent.h>
+static inline int gd_test_count_tmp(const char* d) {
+    DIR* dp = opendir(d);
+    int n = 0;
+    struct dirent* e;
+    while (dp && (e = readdir(dp)))
+        if (strstr(e->d_name, ".tmp.")) n++;
+    if (dp) closedir(dp);
+    return n;
+}
+
 #endif

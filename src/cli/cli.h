@@ -34,6 +34,14 @@ int cli_take(int argc, char** argv, int* i, const char* name, const char** value
 /* 1 if argv[i] is exactly the flag `name`. */
 int cli_flag(char** argv, int i, const char* name);
 
+/* The last branch of an experiment command's option loop: argv[i] is an unknown option (a usage error) or the
+ * experiment file (into *file; a second one is a usage error). Returns CLI_EXIT_OK or the usage-error exit code. */
+int cli_experiment_file(const char* cmd, char** argv, int i, const char** file);
+
+/* The arguments of a command that takes only --quick (*quick = 1): prints usage for -h / --help. Returns -1 to go
+ * on, else the exit code to return (CLI_EXIT_OK after the help, a usage error). */
+int cli_quick_args(const char* cmd, const char* usage, int argc, char** argv, int* quick);
+
 /* 1 if any argument is -h or --help. */
 int cli_wants_help(int argc, char** argv);
 

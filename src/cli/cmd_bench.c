@@ -47,16 +47,8 @@ static int bench_gemm(int argc, char** argv) {
                         "Measures cblas_sgemm GFLOP/s (median of 7 runs) for square sizes and the shapes of the\n"
                         "MNIST models (batch x in x out), with 1 and 2 OpenBLAS threads. Other benchmarks quote\n"
                         "their speed as a fraction of the best figure here.\n";
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("%s", usage);
-            return CLI_EXIT_OK;
-        } else if (cli_flag(argv, i, "--quick"))
-            quick = 1;
-        else
-            return cli_usage_error("bench gemm", "unknown option '%s'", argv[i]);
-    }
+    int quick, rc = cli_quick_args("bench gemm", usage, argc, argv, &quick);
+    if (rc >= 0) return rc;
     struct {
         const char* what;
         int m, n, k;

@@ -85,16 +85,8 @@ int cli_bench_layers(int argc, char** argv) {
                         "shapes of the MNIST models (batch 32), median of 7 runs, with 1 and 2 OpenBLAS threads.\n"
                         "GF/s counts 2 flops per multiply-add (backward: twice the forward's work).\n"
                         "Compare with `gendec bench gemm`.\n";
-    int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("%s", usage);
-            return CLI_EXIT_OK;
-        } else if (cli_flag(argv, i, "--quick"))
-            quick = 1;
-        else
-            return cli_usage_error("bench layers", "unknown option '%s'", argv[i]);
-    }
+    int quick, rc = cli_quick_args("bench layers", usage, argc, argv, &quick);
+    if (rc >= 0) return rc;
     const layer_case cases[] = {
         {"dense 32x784->512", L_DENSE, 32, 784, 0, 0, 512, 0, 0, 0, 0},
         {"dense 32x512->784", L_DENSE, 32, 512, 0, 0, 784, 0, 0, 0, 0},

@@ -51,12 +51,8 @@ int cmd_config(int argc, char** argv) {
             defaults = 1;
         } else if (cli_flag(argv, i, "--doc")) {
             doc = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            rc = cli_usage_error("config", "unknown option '%s'", argv[i]);
-        } else if (file) {
-            rc = cli_usage_error("config", "one experiment file at a time ('%s' and '%s')", file, argv[i]);
         } else {
-            file = argv[i];
+            rc = cli_experiment_file("config", argv, i, &file);
         }
     }
     if (rc == CLI_EXIT_OK && doc) {

@@ -32,26 +32,27 @@ typedef struct {
     size_t n_sets;
 } data_args;
 
-/* Parses one shared option at argv[*i]; returns 1 if taken, 0 if not, or a usage-error exit code + 100. */
+/* Parses one shared option at argv[*i]; any other option is a usage error. Returns CLI_EXIT_OK when taken, else
+ * the usage-error exit code. */
 static int take_common(const char* cmd, int argc, char** argv, int* i, data_args* a) {
     const char* v;
     int t;
     if ((t = cli_take(argc, argv, i, "--data-dir", &v))) {
-        if (t < 0) return 100 + cli_usage_error(cmd, "--data-dir needs a folder");
+        if (t < 0) return cli_usage_error(cmd, "--data-dir needs a folder");
         a->root = v;
-        return 1;
+        return CLI_EXIT_OK;
     }
     if ((t = cli_take(argc, argv, i, "--set", &v))) {
-        if (t < 0) return 100 + cli_usage_error(cmd, "--set needs key=value");
+        if (t < 0) return cli_usage_error(cmd, "--set needs key=value");
         a->sets[a->n_sets++] = v;
-        return 1;
+        return CLI_EXIT_OK;
     }
     if (argv[*i][0] != '-') {
-        if (a->what) return 100 + cli_usage_error(cmd, "unexpected argument '%s'", argv[*i]);
+        if (a->what) return cli_usage_error(cmd, "unexpected argument '%s'", argv[*i]);
         a->what = argv[*i];
-        return 1;
+        return CLI_EXIT_OK;
     }
-    return 0;
+    return cli_usage_error(cmd, "unknown option '%s'", argv[*i]);
 }
 
 /* The resolved config for a set name or an experiment file plus overrides. */
@@ -80,6 +81,15 @@ static gd_status make_config(const data_args* a, gd_config** cfg, gd_error* err)
 static gd_status make_opts(const data_args* a, const gd_config* cfg, gd_data_opts* o, gd_error* err) {
     gd_status s = gd_data_opts_from_config(cfg, o, err);
     if (!s && a->root) snprintf(o->root, sizeof o->root, "%s", a->root);
+    return s;
+}
+
+/* The config (*cfg, caller frees, also on failure) and data options of parsed arguments; frees a->sets. */
+static gd_status data_setup(data_args* a, gd_config** cfg, gd_data_opts* o, gd_error* err) {
+    gd_status s = make_config(a, cfg, err);
+    free(a->sets);
+    a->sets = NULL;
+    if (!s) s = make_opts(a, *cfg, o, err);
     return s;
 }
 
@@ -113,9 +123,7 @@ static int data_info(int argc, char** argv) {
             free(a.sets);
             return CLI_EXIT_OK;
         }
-        int t = take_common("data info", argc, argv, &i, &a);
-        if (t >= 100) rc = t - 100;
-        else if (!t) rc = cli_usage_error("data info", "unknown option '%s'", argv[i]);
+        rc = take_common("data info", argc, argv, &i, &a);
     }
     if (rc == CLI_EXIT_OK && !a.what) rc = cli_usage_error("data info", "name a set or an experiment file");
     if (rc != CLI_EXIT_OK) {
@@ -128,9 +136,7 @@ static int data_info(int argc, char** argv) {
     gd_data_opts o;
     gd_dataset ds;
     gd_data_stats st;
-    gd_status s = make_config(&a, &cfg, &err);
-    free(a.sets);
-    if (!s) s = make_opts(&a, cfg, &o, &err);
+    gd_status s = data_setup(&a, &cfg, &o, &err);
     gd_config_free(cfg);
     double t0 = gd_now();
     if (!s) s = gd_dataset_load(&o, &ds, &st, &err);
@@ -196,9 +202,7 @@ static int data_show(int argc, char** argv) {
         } else if (cli_flag(argv, i, "--parts")) {
             parts = 1;
         } else {
-            t = take_common("data show", argc, argv, &i, &a);
-            if (t >= 100) rc = t - 100;
-            else if (!t) rc = cli_usage_error("data show", "unknown option '%s'", argv[i]);
+            rc = take_common("data show", argc, argv, &i, &a);
         }
     }
     if (rc == CLI_EXIT_OK && !a.what) rc = cli_usage_error("data show", "name a set or an experiment file");
@@ -213,9 +217,7 @@ static int data_show(int argc, char** argv) {
     gd_data_opts o;
     gd_dataset ds;
     memset(&ds, 0, sizeof ds);
-    gd_status s = make_config(&a, &cfg, &err);
-    free(a.sets);
-    if (!s) s = make_opts(&a, cfg, &o, &err);
+    gd_status s = data_setup(&a, &cfg, &o, &err);
     gd_config_free(cfg);
     if (s) return cli_fail(&err);
     if (o.kind == GD_DATA_MULTIMNIST) {
@@ -337,9 +339,7 @@ static int data_prepare(int argc, char** argv) {
         } else if (cli_flag(argv, i, "--force")) {
             force = 1;
         } else {
-            t = take_common("data prepare", argc, argv, &i, &a);
-            if (t >= 100) rc = t - 100;
-            else if (!t) rc = cli_usage_error("data prepare", "unknown option '%s'", argv[i]);
+            rc = take_common("data prepare", argc, argv, &i, &a);
         }
     }
     if (rc == CLI_EXIT_OK && !a.what) rc = cli_usage_error("data prepare", "name an experiment file");
@@ -351,9 +351,7 @@ static int data_prepare(int argc, char** argv) {
     gd_error_clear(&err);
     gd_config* cfg = NULL;
     gd_data_opts o;
-    gd_status s = make_config(&a, &cfg, &err);
-    free(a.sets);
-    if (!s) s = make_opts(&a, cfg, &o, &err);
+    gd_status s = data_setup(&a, &cfg, &o, &err);
     if (s) {
         gd_config_free(cfg);
         return cli_fail(&err);

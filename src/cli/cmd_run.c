@@ -261,12 +261,8 @@ int cmd_run(int argc, char** argv) {
             else data_dir = v;
         } else if (cli_flag(argv, i, "--dry-run")) {
             dry = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            rc = cli_usage_error("run", "unknown option '%s'", argv[i]);
-        } else if (file) {
-            rc = cli_usage_error("run", "one experiment file at a time ('%s' and '%s')", file, argv[i]);
         } else {
-            file = argv[i];
+            rc = cli_experiment_file("run", argv, i, &file);
         }
     }
     if (rc == CLI_EXIT_OK && !file) rc = cli_usage_error("run", "name an experiment file (experiments/*.yaml)");

@@ -821,12 +821,8 @@ int cmd_submit(int argc, char** argv) {
             else o.templates = v;
         } else if (cli_flag(argv, i, "--dry-run")) {
             o.dry_run = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            rc = cli_usage_error("submit", "unknown option '%s'", argv[i]);
-        } else if (o.file) {
-            rc = cli_usage_error("submit", "one experiment file at a time ('%s' and '%s')", o.file, argv[i]);
         } else {
-            o.file = argv[i];
+            rc = cli_experiment_file("submit", argv, i, &o.file);
         }
     }
     if (rc == CLI_EXIT_OK && !o.file) rc = cli_usage_error("submit", "name an experiment file");

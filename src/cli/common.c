@@ -27,6 +27,27 @@ volatile sig_atomic_t* cli_stop_signals(void) {
     return &cli_stop_flag;
 }
 
+int cli_experiment_file(const char* cmd, char** argv, int i, const char** file) {
+    if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+    if (*file) return cli_usage_error(cmd, "one experiment file at a time ('%s' and '%s')", *file, argv[i]);
+    *file = argv[i];
+    return CLI_EXIT_OK;
+}
+
+int cli_quick_args(const char* cmd, const char* usage, int argc, char** argv, int* quick) {
+    *quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s", usage);
+            return CLI_EXIT_OK;
+        } else if (cli_flag(argv, i, "--quick"))
+            *quick = 1;
+        else
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+    }
+    return -1;
+}
+
 int cli_rank(void) {
     int init = 0, fin = 0, rank = 0;
     MPI_Initialized(&init);

@@ -33,6 +33,16 @@ static gd_report_table* new_table(gd_report_table** tables, size_t* n, gd_report
     return t->col ? t : NULL;
 }
 
+/* A new table of one column `col` with `caption` (see new_table). */
+static gd_report_table* new_table1(gd_report_table** tables, size_t* n, gd_report_table_kind kind, const char* title,
+                                   const char* col, const char* caption) {
+    gd_report_table* t = new_table(tables, n, kind, title, 1);
+    if (!t) return NULL;
+    snprintf(t->col[0], sizeof t->col[0], "%s", col);
+    snprintf(t->caption, sizeof t->caption, "%s", caption);
+    return t;
+}
+
 /* Appends a row with every cell empty (no result, no paper figure). */
 static gd_report_row* new_row(gd_report_table* t, const char* label, int percent) {
     gd_report_row* r = realloc(t->rows, (t->n_rows + 1) * sizeof *r);
@@ -248,14 +258,12 @@ static gd_status table_ts(const gd_report* r, gd_report_table** tables, size_t* 
         const rep_eval* e = &run->eval;
         if (strcmp(run->set, "traffic_signs") || !e->present) continue;
         if (!t) {
-            t = new_table(tables, nt, GD_REPORT_T_TS, "Novel objects: traffic signs (paper §4.1)", 1);
-            if (!t) goto oom;
-            snprintf(t->col[0], sizeof t->col[0], "novel test signs");
-            snprintf(t->caption, sizeof t->caption,
+            t = new_table1(tables, nt, GD_REPORT_T_TS, "Novel objects: traffic signs (paper §4.1)", "novel test signs",
                      "Trained on \"left turn\", \"right turn\" and \"no right turn\"; tested on the novel signs of "
                      "data.ts.novel (paper: \"no left turn\" = circle + slash + left arrow). The CNN can only "
                      "answer a sign it was trained on. The generative classifier is correct when its decision y† "
                      "equals the image's component label exactly (a rejected image counts as wrong).");
+            if (!t) goto oom;
         }
         char lab[GD_REPORT_TEXT], txt[GD_REPORT_TEXT];
         rep_run_label(r, i, lab, sizeof lab);
@@ -310,13 +318,11 @@ static gd_status table_multi(const gd_report* r, gd_report_table** tables, size_
         const rep_eval* e = &run->eval;
         if (strcmp(run->set, "multimnist") || !e->present) continue;
         if (!t) {
-            t = new_table(tables, nt, GD_REPORT_T_MULTI, "Overlapping objects: multiMNIST (paper §4.1)", 1);
-            if (!t) goto oom;
-            snprintf(t->col[0], sizeof t->col[0], "test images");
-            snprintf(t->caption, sizeof t->caption,
+            t = new_table1(tables, nt, GD_REPORT_T_MULTI, "Overlapping objects: multiMNIST (paper §4.1)", "test images",
                      "Two overlapping digits of different classes per image. \"Both digits\" counts an image when "
-                     "the decision y† is exactly its two digits (the paper's 65.6%%); \"top-2\" counts it when the "
-                     "two largest y* are its digits (CapsNet's rule; the paper quotes CapsNet at 95%%).");
+                     "the decision y† is exactly its two digits (the paper's 65.6%); \"top-2\" counts it when the "
+                     "two largest y* are its digits (CapsNet's rule; the paper quotes CapsNet at 95%).");
+            if (!t) goto oom;
         }
         char lab[GD_REPORT_TEXT], txt[GD_REPORT_TEXT];
         rep_run_label(r, i, lab, sizeof lab);
@@ -443,6 +449,34 @@ oom:
     return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory building the tables");
 }
 
+/* How many of v (n) are above thr / not 0. */
+static int64_t count_above(const float* v, int64_t n, double thr) {
+    int64_t k = 0;
+    for (int64_t j = 0; j < n; j++) k += v[j] > thr;
+    return k;
+}
+static int64_t count_set(const uint8_t* v, int64_t n) {
+    int64_t k = 0;
+    for (int64_t j = 0; j < n; j++) k += v[j] != 0;
+    return k;
+}
+
+/* The classifier of a NEAT table row. */
+enum { NEAT_CNN, NEAT_BIN_CNN, NEAT_GEN };
+
+/* Appends a row of the NEAT table: k of n images (paper's figure `paper`), with the settings and files of the
+ * classifier `who` of run. Nonzero when out of memory. */
+static int neat_row(gd_report_table* t, const char* txt, int64_t k, int64_t n, double paper, const rep_run* run,
+                    int who) {
+    gd_report_row* row = new_row(t, txt, 1);
+    if (!row) return 1;
+    set_cell(&row->cells[0], k, n, paper);
+    if (who == NEAT_GEN) gen_settings(row->settings, sizeof row->settings, run, &run->neat.gen);
+    else cnn_settings(row->settings, sizeof row->settings, run, who == NEAT_BIN_CNN);
+    source2(row->source, sizeof row->source, run->neat.path, who == NEAT_GEN ? run->model_path : run->cnn_path);
+    return 0;
+}
+
 /* NEAT fooling images. */
 static gd_status table_neat(const gd_report* r, gd_report_table** tables, size_t* nt, gd_error* err) {
     gd_report_table* t = NULL;
@@ -451,49 +485,26 @@ static gd_status table_neat(const gd_report* r, gd_report_table** tables, size_t
         const rep_neat* g = &run->neat;
         if (!g->present) continue;
         if (!t) {
-            t = new_table(tables, nt, GD_REPORT_T_NEAT, "Fooling images: NEAT/CPPN (paper §4.2)", 1);
-            if (!t) goto oom;
-            snprintf(t->col[0], sizeof t->col[0], "fooling images");
-            snprintf(t->caption, sizeof t->caption,
+            t = new_table1(tables, nt, GD_REPORT_T_NEAT, "Fooling images: NEAT/CPPN (paper §4.2)", "fooling images",
                      "Images evolved by NEAT (CPPNs) until the CNN gives the target class a confidence above the "
                      "threshold; the test set is every such image. The generative classifier should reject them as "
                      "noise (best Eq. 3 loss above l).");
+            if (!t) goto oom;
         }
         char lab[GD_REPORT_TEXT], txt[GD_REPORT_TEXT];
         rep_run_label(r, i, lab, sizeof lab);
         rep_fmt(txt, sizeof txt, "%s: CNN fooled (confidence > %.2g)", lab, g->threshold);
-        gd_report_row* row = new_row(t, txt, 1);
-        if (!row) goto oom;
-        int64_t k = 0;
-        for (int64_t j = 0; j < g->N; j++) k += g->cnn_conf[j] > g->threshold;
-        set_cell(&row->cells[0], k, g->N, NAN);
-        cnn_settings(row->settings, sizeof row->settings, run, 0);
-        source2(row->source, sizeof row->source, g->path, run->cnn_path);
+        if (neat_row(t, txt, count_above(g->cnn_conf, g->N, g->threshold), g->N, NAN, run, NEAT_CNN)) goto oom;
         if (g->bin_conf) {
             rep_fmt(txt, sizeof txt, "%s: binarized CNN still fooled", lab);
-            if (!(row = new_row(t, txt, 1))) goto oom;
-            k = 0;
-            for (int64_t j = 0; j < g->N; j++) k += g->bin_conf[j] > g->threshold;
-            set_cell(&row->cells[0], k, g->N, NAN);
-            cnn_settings(row->settings, sizeof row->settings, run, 1);
-            source2(row->source, sizeof row->source, g->path, run->cnn_path);
+            if (neat_row(t, txt, count_above(g->bin_conf, g->N, g->threshold), g->N, NAN, run, NEAT_BIN_CNN)) goto oom;
         }
         if (!g->noise) continue;
         rep_fmt(txt, sizeof txt, "%s: proposed, identified as noise", lab);
-        if (!(row = new_row(t, txt, 1))) goto oom;
-        k = 0;
-        for (int64_t j = 0; j < g->N; j++) k += g->noise[j] != 0;
-        set_cell(&row->cells[0], k, g->N, PAPER_NEAT_NOISE);
-        gen_settings(row->settings, sizeof row->settings, run, &g->gen);
-        source2(row->source, sizeof row->source, g->path, run->model_path);
+        if (neat_row(t, txt, count_set(g->noise, g->N), g->N, PAPER_NEAT_NOISE, run, NEAT_GEN)) goto oom;
         if (g->noise_noise) {
             rep_fmt(txt, sizeof txt, "%s: proposed, uniform noise rejected", lab);
-            if (!(row = new_row(t, txt, 1))) goto oom;
-            k = 0;
-            for (int64_t j = 0; j < g->N_noise; j++) k += g->noise_noise[j] != 0;
-            set_cell(&row->cells[0], k, g->N_noise, NAN);
-            gen_settings(row->settings, sizeof row->settings, run, &g->gen);
-            source2(row->source, sizeof row->source, g->path, run->model_path);
+            if (neat_row(t, txt, count_set(g->noise_noise, g->N_noise), g->N_noise, NAN, run, NEAT_GEN)) goto oom;
         }
     }
     return GD_OK;
@@ -509,13 +520,11 @@ static gd_status table_sweep(const gd_report* r, gd_report_table** tables, size_
         const rep_sweep* sw = &run->sweep;
         if (!sw->present) continue;
         if (!t) {
-            t = new_table(tables, nt, GD_REPORT_T_SWEEP, "Hyper-parameter sweeps (validation images)", 1);
-            if (!t) goto oom;
-            snprintf(t->col[0], sizeof t->col[0], "best grid point");
-            snprintf(t->caption, sizeof t->caption,
+            t = new_table1(tables, nt, GD_REPORT_T_SWEEP, "Hyper-parameter sweeps (validation images)", "best grid point",
                      "Exact-match accuracy on the validation images at the best grid point of (beta, b, c, l, yl, "
                      "yu). A sweep split into job-array tasks lists the tasks whose results are missing: their grid "
                      "points were not evaluated and are not part of the maximum.");
+            if (!t) goto oom;
         }
         char lab[GD_REPORT_TEXT], txt[GD_REPORT_TEXT];
         rep_run_label(r, i, lab, sizeof lab);

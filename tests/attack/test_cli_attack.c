@@ -7,35 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gd_test.h"
-#include "gendec/io.h"
-#include "gendec/model.h"
-
-static char dir[600], yaml[700], results[700], cmd[8192], errfile[700];
-static const char* bin;
-
-static void save(const char* path, const char* arch, gd_params* P) {
-    gd_error err;
-    gd_ckpt_array a = {"params", P->data, P->total};
-    gd_ckpt ck = {.kind = "model", .arch = arch, .arrays = &a, .n_arrays = 1};
-    CHECK_OK(gd_ckpt_save(path, &ck, &err), &err);
-}
+#include "gd_test_cli.h"
 
 /* A c-VAE for 16 x 16 images with 4 components and a CNN for 16 x 16 images of 4 classes. */
 static void write_models(const char* model, const char* cnn) {
     gd_error err;
-    gd_cvae_spec sp;
-    gd_cvae_spec_default(&sp, 16, 16, 4);
-    sp.arch = GD_CVAE_MLP;
-    sp.k = 2, sp.n_enc = 1, sp.enc[0] = 16, sp.n_dec = 1, sp.dec[0] = 16;
-    gd_cvae* m = NULL;
-    CHECK_OK(gd_cvae_create(&sp, 1, 0, &m, &err), &err);
-    CHECK_OK(gd_cvae_init_params(m, 3, &err), &err);
+    write_cvae(model, 4);
     char sig[1024], arch[1100];
-    gd_cvae_spec_format(&sp, sig, sizeof sig);
-    snprintf(arch, sizeof arch, "cvae %s", sig);
-    save(model, arch, gd_cvae_params(m));
-    gd_cvae_free(m);
     gd_cnn_spec cs = {16, 16, 4, 3, 4, 16};
     gd_cnn* c = NULL;
     CHECK_OK(gd_cnn_create(&cs, 1, &c, &err), &err);
@@ -46,57 +24,9 @@ static void write_models(const char* model, const char* cnn) {
     gd_cnn_free(c);
 }
 
-static int run(const char* line) {
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s 2>%s >/dev/null", line, errfile);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int err_has(const char* s) {
-    FILE* f = fopen(errfile, "r");
-    if (!f) return 0;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    if (!strstr(buf, s)) fprintf(stderr, "stderr was: %s\n", buf);
-    return strstr(buf, s) != NULL;
-}
-
-static void* read_all(const char* path, const char* name, gd_dtype t, int rank, size_t* dims) {
-    gd_error err;
-    gd_h5* f = NULL;
-    void* out = NULL;
-    if (gd_h5_open(path, NULL, MPI_COMM_NULL, &f, &err)) return NULL;
-    if (gd_h5_read_alloc(f, name, t, rank, dims, 1 << 24, &out, &err)) out = NULL;
-    gd_h5_close(f);
-    return out;
-}
-
-static int same_ds(const char* a, const char* b, const char* name, gd_dtype t, int rank) {
-    size_t da[8] = {0}, db[8] = {0};
-    void* x = read_all(a, name, t, rank, da);
-    void* y = read_all(b, name, t, rank, db);
-    size_t n = gd_dtype_size(t);
-    for (int i = 0; i < rank; i++) n *= da[i];
-    int ok = x && y && !memcmp(da, db, sizeof da) && !memcmp(x, y, n);
-    if (!ok) fprintf(stderr, "%s differs between %s and %s\n", name, a, b);
-    gd_free(x);
-    gd_free(y);
-    return ok;
-}
-
 int main(void) {
-    bin = getenv("GD_BINARY");
-    if (!bin) {
-        fprintf(stderr, "GD_BINARY is not set (run through ctest)\n");
-        return GD_TEST_SKIP;
-    }
+    if (cli_test_setup()) return GD_TEST_SKIP;
     int have_mpiexec = system("command -v mpiexec >/dev/null 2>&1") == 0;
-    snprintf(dir, sizeof dir, "%s", gd_test_tmpdir());
-    snprintf(yaml, sizeof yaml, "%s/tiny.yaml", dir);
-    snprintf(results, sizeof results, "%s/results", dir);
-    snprintf(errfile, sizeof errfile, "%s/stderr.txt", dir);
     FILE* f = fopen(yaml, "w");
     fprintf(f, "experiment: {name: tiny}\nseed: 3\n"
                "data:\n  set: traffic_signs\n  ts: {size: 16, n_train: 8, n_val: 4, n_test: 12, n_test_seen: 4,"

@@ -2,7 +2,7 @@
  * softmax model with an exact cross-entropy gradient. */
 #include <string.h>
 
-#include "gd_test.h"
+#include "gd_test_mpi.h"
 #include "gendec/attack.h"
 
 enum { D = 16, C = 3, N = 37 };
@@ -53,11 +53,7 @@ static int same(const gd_fgm_sweep_result* a, const gd_fgm_sweep_result* b) {
 }
 
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK_MSG(size == 2, "run with 2 ranks, got %d", size);
+    int rank = gd_test_mpi_init(&argc, &argv);
     gd_error err;
     /* Class c lights pixels i with i % 3 == c; the images are noisy versions of the three patterns. */
     linear m;
@@ -140,7 +136,5 @@ int main(int argc, char** argv) {
     gd_fgm_sweep_result r;
     CHECK(gd_fgm_sweep(&o, x, labels, N, D, &model, &r, MPI_COMM_WORLD, &err) == GD_EINVAL);
     CHECK(strstr(err.msg, "[0, 1]") != NULL);
-    int rc = gd_test_done("test_mpi_fgm_sweep");
-    MPI_Finalize();
-    return rc;
+    return gd_test_mpi_done("attack/mpi fgm sweep");
 }

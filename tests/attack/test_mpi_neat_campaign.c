@@ -1,7 +1,7 @@
 /* NEAT campaigns over 2 ranks equal the same campaign on 1 rank and the single runs; packing round trips. */
 #include <string.h>
 
-#include "gd_test.h"
+#include "gd_test_mpi.h"
 #include "gendec/neat.h"
 
 enum { H = 8, W = 8, HW = H * W, C = 3 };
@@ -37,11 +37,7 @@ static void* packed(const gd_neat_run_result* r, size_t* n) {
 }
 
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK_MSG(size == 2, "run with 2 ranks, got %d", size);
+    int rank = gd_test_mpi_init(&argc, &argv);
     gd_error err;
     gd_neat_params p;
     gd_neat_params_default(&p);
@@ -99,7 +95,5 @@ int main(int argc, char** argv) {
     /* A bad campaign fails on every rank. */
     cc.n_seeds = 0;
     CHECK(gd_neat_campaign(&p, &cc, classify, &calls, &runs, MPI_COMM_WORLD, &err) == GD_EINVAL);
-    int rc = gd_test_done("test_mpi_neat_campaign");
-    MPI_Finalize();
-    return rc;
+    return gd_test_mpi_done("attack/mpi neat campaign");
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gd_test.h"
+#include "gd_test_mpi.h"
 #include "gendec/dist.h"
 
 typedef struct {
@@ -50,11 +50,7 @@ static gd_status store(void* c, size_t item, const void* result, gd_error* err) 
 }
 
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK_MSG(size == 2, "this test must run with 2 ranks, got %d", size);
+    int rank = gd_test_mpi_init(&argc, &argv);
     gd_error err;
     const size_t n = 53;
     double results[53];
@@ -135,11 +131,5 @@ int main(int argc, char** argv) {
         x.fail_item = (size_t)-1;
         CHECK_OK(gd_dist_run(&w0, dynamic, MPI_COMM_WORLD, &err), &err);
     }
-    int failures = gd_test_failures, all;
-    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    char name[64];
-    snprintf(name, sizeof name, "dist/mpi work rank %d", rank);
-    int rc = gd_test_done(name);
-    MPI_Finalize();
-    return all ? 1 : rc;
+    return gd_test_mpi_done("dist/mpi work");
 }

@@ -6,90 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gd_test.h"
-#include "gendec/io.h"
-#include "gendec/model.h"
+#include "gd_test_cli.h"
 
-static char dir[600], yaml[700], results[700], cmd[8192], errfile[700];
-static const char* bin;
 static int have_mpiexec;
 
-/* Writes a c-VAE for 16 x 16 images with n components to path. */
-static void write_model(const char* path, int n) {
-    gd_error err;
-    gd_cvae_spec sp;
-    gd_cvae_spec_default(&sp, 16, 16, n);
-    sp.k = 2;
-    sp.n_enc = 1, sp.enc[0] = 16;
-    sp.n_dec = 1, sp.dec[0] = 16;
-    gd_cvae* m = NULL;
-    CHECK_OK(gd_cvae_create(&sp, 1, 0, &m, &err), &err);
-    CHECK_OK(gd_cvae_init_params(m, 3, &err), &err);
-    char sig[1024], arch[1100];
-    gd_cvae_spec_format(&sp, sig, sizeof sig);
-    snprintf(arch, sizeof arch, "cvae %s", sig);
-    gd_params* P = gd_cvae_params(m);
-    gd_ckpt_array a = {"params", P->data, P->total};
-    gd_ckpt ck = {.kind = "model", .arch = arch, .arrays = &a, .n_arrays = 1};
-    CHECK_OK(gd_ckpt_save(path, &ck, &err), &err);
-    gd_cvae_free(m);
-}
-
-/* Runs a shell command line (stderr to errfile), returns its exit code. */
-static int run(const char* line) {
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s 2>%s >/dev/null", line, errfile);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* 1 if errfile contains s. */
-static int err_has(const char* s) {
-    FILE* f = fopen(errfile, "r");
-    if (!f) return 0;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    if (!strstr(buf, s)) fprintf(stderr, "stderr was: %s\n", buf);
-    return strstr(buf, s) != NULL;
-}
-
-/* Reads dataset name of file path into a new buffer (elements of size esz); *count gets the element count. */
-static void* read_all(const char* path, const char* name, gd_dtype t, int rank, size_t* dims) {
-    gd_error err;
-    gd_h5* f = NULL;
-    void* out = NULL;
-    if (gd_h5_open(path, NULL, MPI_COMM_NULL, &f, &err)) return NULL;
-    if (gd_h5_read_alloc(f, name, t, rank, dims, 1 << 24, &out, &err)) out = NULL;
-    gd_h5_close(f);
-    return out;
-}
-
-/* 1 if the dataset is byte-identical in both files. */
-static int same_ds(const char* a, const char* b, const char* name, gd_dtype t, int rank) {
-    size_t da[8] = {0}, db[8] = {0};
-    void* x = read_all(a, name, t, rank, da);
-    void* y = read_all(b, name, t, rank, db);
-    size_t n = gd_dtype_size(t);
-    for (int i = 0; i < rank; i++) n *= da[i];
-    int ok = x && y && !memcmp(da, db, sizeof da) && !memcmp(x, y, n);
-    if (!ok) fprintf(stderr, "%s differs between %s and %s\n", name, a, b);
-    gd_free(x);
-    gd_free(y);
-    return ok;
-}
-
 int main(void) {
-    bin = getenv("GD_BINARY");
-    if (!bin) {
-        fprintf(stderr, "GD_BINARY is not set (run through ctest)\n");
-        return GD_TEST_SKIP;
-    }
+    if (cli_test_setup()) return GD_TEST_SKIP;
     have_mpiexec = system("command -v mpiexec >/dev/null 2>&1") == 0;
-    snprintf(dir, sizeof dir, "%s", gd_test_tmpdir());
-    snprintf(yaml, sizeof yaml, "%s/tiny.yaml", dir);
-    snprintf(results, sizeof results, "%s/results", dir);
-    snprintf(errfile, sizeof errfile, "%s/stderr.txt", dir);
     FILE* f = fopen(yaml, "w");
     fprintf(f, "experiment: {name: tiny}\nseed: 3\n"
                "data:\n  set: traffic_signs\n  ts: {size: 16, n_train: 8, n_val: 12, n_test: 20, n_test_seen: 4,"
@@ -102,8 +25,8 @@ int main(void) {
     mkdir(mdir, 0777);
     snprintf(model, sizeof model, "%s/model.h5", mdir);
     snprintf(model5, sizeof model5, "%s/model5.h5", dir);
-    write_model(model, 4);
-    write_model(model5, 5);
+    write_cvae(model, 4);
+    write_cvae(model5, 5);
 
     /* 1 rank */
     char line[4096], e1[1000], e2[1000], e3[1000];

@@ -3,7 +3,7 @@
  * (MPI_COMM_SELF), the trace included; a rank with other options is refused. */
 #include <string.h>
 
-#include "gd_test.h"
+#include "gd_test_mpi.h"
 #include "gen_linear.h"
 #include "gendec/infer.h"
 
@@ -20,11 +20,7 @@ static int same(const gd_infer_results* a, const gd_infer_results* b) {
 }
 
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK_MSG(size == 2, "this test must run with 2 ranks, got %d", size);
+    int rank = gd_test_mpi_init(&argc, &argv);
     gd_error err;
     lin_gen lg;
     gd_generator gen;
@@ -114,11 +110,5 @@ int main(int argc, char** argv) {
     }
     gd_infer_free(s);
     lin_free(&lg);
-    int failures = gd_test_failures, all;
-    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    char name[64];
-    snprintf(name, sizeof name, "infer/mpi eval rank %d", rank);
-    int rc = gd_test_done(name);
-    MPI_Finalize();
-    return all ? 1 : rc;
+    return gd_test_mpi_done("infer/mpi eval");
 }

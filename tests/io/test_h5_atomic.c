@@ -34,17 +34,6 @@ static int exists(const char* p) {
     return stat(p, &sb) == 0;
 }
 
-/* Number of entries in dir whose name contains ".tmp." (leftover temporaries). */
-static int count_tmp(void) {
-    DIR* d = opendir(dir);
-    int n = 0;
-    struct dirent* e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
-    if (d) closedir(d);
-    return n;
-}
-
 /* Writes a committed "model" file at p with dataset w = (value, value, value). */
 static void write_good(const char* p, float value) {
     gd_error err;
@@ -77,7 +66,7 @@ static void test_commit_abort(void) {
     CHECK(exists(tmp) && !exists(path));
     CHECK(strcmp(gd_h5_path(f), path) == 0);
     gd_h5_abort(f);
-    CHECK(!exists(tmp) && !exists(path) && count_tmp() == 0);
+    CHECK(!exists(tmp) && !exists(path) && gd_test_count_tmp(dir) == 0);
 
     write_good(path, 1.0f);
     CHECK(exists(path) && !exists(tmp));
@@ -94,7 +83,7 @@ static void test_commit_abort(void) {
     CHECK_OK(gd_h5_create(path, "model", "", MPI_COMM_NULL, &f, &err), &err);
     gd_h5_close(f);
     check_good(path, 2.0f);
-    CHECK(count_tmp() == 0);
+    CHECK(gd_test_count_tmp(dir) == 0);
 }
 
 /* Under a file size limit of 64 KiB, writes that exceed it fail; the old file stays, no temporary remains. */
@@ -140,7 +129,7 @@ static void test_fsize_limit(void) {
     }
     CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
     check_good(path, 3.0f);
-    CHECK(count_tmp() == 0);
+    CHECK(gd_test_count_tmp(dir) == 0);
     /* The same for whole files. */
     CHECK_OK(gd_file_write_atomic(path, "old", 3, &err), &err);
     CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
@@ -151,7 +140,7 @@ static void test_fsize_limit(void) {
     char buf[8] = {0};
     CHECK(fp && fread(buf, 1, sizeof buf, fp) == 3 && memcmp(buf, "old", 3) == 0);
     if (fp) fclose(fp);
-    CHECK(count_tmp() == 0);
+    CHECK(gd_test_count_tmp(dir) == 0);
     free(big);
 }
 
@@ -169,7 +158,7 @@ static void test_bad_folders(void) {
     CHECK(gd_h5_create(missing, "model", "", MPI_COMM_NULL, &f, &err) == GD_EIO && strstr(err.hint, "mkdir"));
     check_good(path, 4.0f);
     CHECK(gd_h5_create(path, "", "", MPI_COMM_NULL, &f, &err) == GD_EINVAL);
-    CHECK(count_tmp() == 0);
+    CHECK(gd_test_count_tmp(dir) == 0);
 }
 
 /* Tries to replace the file at path in a folder the process may not write to: 0 when every writer failed with
@@ -208,7 +197,7 @@ static void test_unwritable(void) {
         chmod(dir, 0700);
     }
     check_good(path, 6.0f);
-    CHECK(count_tmp() == 0);
+    CHECK(gd_test_count_tmp(dir) == 0);
 }
 
 /* Writes a raw HDF5 file (not through gendec) with optional kind and complete attributes. */

@@ -8,26 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gd_test.h"
+#include "gd_test_mpi.h"
 #include "gendec/io.h"
 
-/* Number of entries of dir whose name contains ".tmp." (leftover temporaries). */
-static int count_tmp(const char* dir) {
-    DIR* d = opendir(dir);
-    int n = 0;
-    struct dirent* e;
-    while (d && (e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
-    if (d) closedir(d);
-    return n;
-}
-
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int rank, size;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    CHECK_MSG(size == 2, "this test must run with 2 ranks, got %d", size);
+    int rank = gd_test_mpi_init(&argc, &argv);
     char dir[512] = "";
     if (rank == 0) snprintf(dir, sizeof dir, "%s", gd_test_tmpdir());
     MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
@@ -73,7 +58,7 @@ int main(int argc, char** argv) {
     }
     MPI_Barrier(MPI_COMM_WORLD);
     struct stat sb;
-    CHECK(stat(path, &sb) == 0 && count_tmp(dir) == 0);
+    CHECK(stat(path, &sb) == 0 && gd_test_count_tmp(dir) == 0);
 
     /* Serial read on each rank. */
     f = NULL;
@@ -136,7 +121,7 @@ int main(int argc, char** argv) {
         gd_h5_abort(f);
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    CHECK(stat(path2, &sb) != 0 && count_tmp(dir) == 0);
+    CHECK(stat(path2, &sb) != 0 && gd_test_count_tmp(dir) == 0);
     /* Rank disagreement about a creation failure: a folder that does not exist fails on all ranks. */
     char bad[800];
     snprintf(bad, sizeof bad, "%s/missing/x.h5", dir);
@@ -147,12 +132,10 @@ int main(int argc, char** argv) {
     free(labels);
     MPI_Barrier(MPI_COMM_WORLD);
     if (rank == 0) {
-        CHECK(count_tmp(dir) == 0);
+        CHECK(gd_test_count_tmp(dir) == 0);
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         CHECK(system(cmd) == 0);
     }
-    int rc = gd_test_done(rank == 0 ? "test_mpi_h5 rank 0" : "test_mpi_h5 rank 1");
-    MPI_Finalize();
-    return rc;
+    return gd_test_mpi_done("io/mpi h5");
 }

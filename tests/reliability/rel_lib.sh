@@ -35,16 +35,8 @@ MPI2=("$MPIEXEC" --allow-run-as-root --oversubscribe -n 2)
 
 # The tiny experiment (16 x 16 traffic signs, an MLP c-VAE, a few classifier steps): a run folder trains in
 # well under a second on one rank.
-cat >"$T/ts.yaml" <<'YAML'
-experiment: {name: ts_rel}
-seed: 5
-data:
-  set: traffic_signs
-  ts: {size: 16, n_train: 96, n_val: 12, n_test: 48, n_test_seen: 12, supersample: 1}
-model: {arch: mlp, n_components: 4, k: 3, enc_widths: [32], dec_widths: [24], activation: elu}
-train: {batch: 16, epochs: 0, max_steps: 40, lr: 0.003, checkpoint_every: 0, log_every: 10}
-infer: {steps: 400, refine_steps: 100, restarts: 1, batch: 2}
-YAML
+source "${GD_SOURCE_DIR:?}/tests/ts_tiny.sh"
+ts_tiny_yaml "$T/ts.yaml" name=ts_rel n_test=48 more="infer: {steps: 400, refine_steps: 100, restarts: 1, batch: 2}"
 
 # attr FILE PATH: the value of one scalar attribute (h5dump's text).
 attr() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -1; }
@@ -145,4 +137,22 @@ wait_exit() {
   done
   wait "$pid"
   rc=$?
+}
+# signalled RANKS HOW SIGNAL LOG COMMAND...: runs COMMAND (on 2 ranks under mpiexec when RANKS is 2) with its output
+# in LOG, sends SIGNAL once it computes (HOW: process = to every rank, mpiexec = to mpiexec, which forwards it) and
+# waits for it to end by itself; sets $rc to its exit status (124: it hung and was killed).
+signalled() {
+  local n=$1 how=$2 sig=$3 log=$4 signum pids pid launch=()
+  shift 4
+  signum=$(kill -l "$sig")
+  [ "$n" = 2 ] && launch=("${MPI2[@]}")
+  "${launch[@]}" "$@" >"$log" 2>&1 &
+  pid=$!
+  pids=$(wait_ranks $pid "$n" "$signum" 60) || echo "$log: the ranks did not start"
+  wait_busy "${pids%% *}" 10 60
+  case $how in
+    process) kill -s "$sig" $pids ;;
+    mpiexec) kill -s "$sig" $pid ;;
+  esac
+  wait_exit $pid 60
 }

@@ -20,18 +20,9 @@ count=$(attr "$T/straight.h5" /eval/count)
 
 # interrupted ARGS: an evaluation of run folder $T/$name, signalled by `how` once it is busy classifying.
 interrupted() { # name ranks how signal
-  local name=$1 n=$2 how=$3 sig=$4 signum pids pid
-  signum=$(kill -l "$sig")
+  local name=$1 n=$2 how=$3 sig=$4
   mkdir -p "$T/$name" && cp "$T/run/model.h5" "$T/$name/"
-  if [ "$n" = 1 ]; then "${EV[@]}" "$T/$name" >"$T/$name.log" 2>&1 & else "${MPI2[@]}" "${EV[@]}" "$T/$name" >"$T/$name.log" 2>&1 & fi
-  pid=$!
-  pids=$(wait_ranks $pid "$n" "$signum" 60) || echo "$name: the ranks did not start"
-  wait_busy "${pids%% *}" 10 60
-  case $how in
-    process) kill -s "$sig" $pids ;;
-    mpiexec) kill -s "$sig" $pid ;;
-  esac
-  wait_exit $pid 60
+  signalled "$n" "$how" "$sig" "$T/$name.log" "${EV[@]}" "$T/$name"
   check "$name: SIG$sig -> exit 75 (got $rc)" test "$rc" -eq 75
   check "$name: no eval.h5 from the stopped run" test ! -e "$T/$name/eval.h5"
   check "$name: eval.partial.h5 is complete" test "$(attr "$T/$name/eval.partial.h5" /complete)" = 1

@@ -20,15 +20,8 @@ same() { # FILE_A FILE_B DATASET...: the same bytes
   done
 }
 cd "$work"
-cat >ts.yaml <<'YAML'
-experiment: {name: ts_requeue}
-seed: 5
-data:
-  set: traffic_signs
-  ts: {size: 16, n_train: 96, n_val: 12, n_test: 12, n_test_seen: 12, supersample: 1}
-model: {arch: mlp, n_components: 4, k: 3, enc_widths: [32], dec_widths: [24], activation: elu}
-train: {batch: 16, epochs: 0, max_steps: 600, lr: 0.003, checkpoint_every: 40, log_every: 20}
-YAML
+source "$GD_SOURCE_DIR/tests/ts_tiny.sh"
+ts_tiny_yaml ts.yaml name=ts_requeue max_steps=600 checkpoint_every=40 log_every=20
 run="$work/run"
 "$bin" submit ts.yaml --only train --out "$run" --set slurm.tasks=2 --set slurm.nodes=1 --set slurm.time=00:05:00 \
   >submit.log 2>&1 || { cat submit.log >&2; fail "gendec submit failed"; }

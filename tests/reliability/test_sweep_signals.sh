@@ -21,26 +21,18 @@ total=$(attr "$T/straight.h5" /sweep/total_points)
 # interrupted NAME RANKS HOW SIGNAL PARTIAL [ARGS]: a sweep of run folder $T/$name, signalled by `how` once busy;
 # PARTIAL is the partial file's name; then --resume.
 interrupted() {
-  local name=$1 n=$2 how=$3 sig=$4 part=$5 signum pids pid points
+  local name=$1 n=$2 how=$3 sig=$4 part=$5 points launch=()
   shift 5
-  signum=$(kill -l "$sig")
+  [ "$n" = 2 ] && launch=("${MPI2[@]}")
   mkdir -p "$T/$name" && cp "$T/run/model.h5" "$T/$name/"
-  if [ "$n" = 1 ]; then "${SW[@]}" "$T/$name" "$@" >"$T/$name.log" 2>&1 & else "${MPI2[@]}" "${SW[@]}" "$T/$name" "$@" >"$T/$name.log" 2>&1 & fi
-  pid=$!
-  pids=$(wait_ranks $pid "$n" "$signum" 60) || echo "$name: the ranks did not start"
-  wait_busy "${pids%% *}" 10 60
-  case $how in
-    process) kill -s "$sig" $pids ;;
-    mpiexec) kill -s "$sig" $pid ;;
-  esac
-  wait_exit $pid 60
+  signalled "$n" "$how" "$sig" "$T/$name.log" "${SW[@]}" "$T/$name" "$@"
   check "$name: SIG$sig -> exit 75 (got $rc)" test "$rc" -eq 75
   check "$name: no sweep file from the stopped run" test ! -e "$T/$name/sweep.h5" -a ! -e "$T/$name/sweep.slice-0-of-2.h5"
   check "$name: $part is complete" test "$(attr "$T/$name/$part" /complete)" = 1
   points=$(h5dump -H -d /sweep/points "$T/$name/$part" 2>/dev/null | sed -n 's/.*DATASPACE *SIMPLE { ( \([0-9]*\),.*/\1/p')
   check "$name: stopped in the middle (${points:-?} points of the slice saved)" test "${points:-0}" -gt 0 -a "${points:-$total}" -lt "$(attr "$T/$name/$part" /sweep/total_points)"
   check "$name: the message says how to go on" grep -q "$part: sweep stopped by a signal after .* groups (run again with --resume)" "$T/$name.log"
-  if [ "$n" = 1 ]; then "${SW[@]}" "$T/$name" "$@" --resume >"$T/$name.resume.log" 2>&1; else "${MPI2[@]}" "${SW[@]}" "$T/$name" "$@" --resume >"$T/$name.resume.log" 2>&1; fi
+  "${launch[@]}" "${SW[@]}" "$T/$name" "$@" --resume >"$T/$name.resume.log" 2>&1
   check "$name: --resume exits 0" test $? -eq 0
   check "$name: --resume continued" grep -q "resuming after [1-9][0-9]* of [0-9]* (beta, b, c) groups" "$T/$name.resume.log"
   check "$name: $part removed" test ! -e "$T/$name/$part"
@@ -61,12 +53,7 @@ fi
 
 # a partial sweep of another grid: refused on --resume, ignored (and removed) without it
 mkdir -p "$T/other" && cp "$T/run/model.h5" "$T/other/"
-"${SW[@]}" "$T/other" --grid yu=0.6,0.7 >"$T/other.log" 2>&1 &
-pid=$!
-p=$(wait_ranks $pid 1 15 60)
-wait_busy "$p" 10 60
-kill -TERM $pid
-wait_exit $pid 60
+signalled 1 process TERM "$T/other.log" "${SW[@]}" "$T/other" --grid yu=0.6,0.7
 check "other grid: stopped with 75" test "$rc" -eq 75
 "${SW[@]}" "$T/other" --resume >"$T/other.resume.log" 2>&1
 check "--resume with another grid -> exit 1" test $? -eq 1

@@ -10,18 +10,9 @@ TR=("$G" train "$T/ts.yaml" --set train.checkpoint_every=0 --out)
 # stopped NAME RANKS HOW SIGNAL: a long run signalled once it trains, resumed to 30 steps past the stop and
 # compared with an uninterrupted run of as many steps.
 stopped() {
-  local name=$1 n=$2 how=$3 sig=$4 signum pids pid launch=()
-  signum=$(kill -l "$sig")
+  local name=$1 n=$2 how=$3 sig=$4 launch=()
   [ "$n" = 2 ] && launch=("${MPI2[@]}")
-  "${launch[@]}" "${TR[@]}" "$T/$name" --set train.max_steps=1000000 >"$T/$name.log" 2>&1 &
-  pid=$!
-  pids=$(wait_ranks $pid "$n" "$signum" 60) || echo "$name: the ranks did not start"
-  wait_busy "${pids%% *}" 10 60
-  case $how in
-    process) kill -s "$sig" $pids ;;
-    mpiexec) kill -s "$sig" $pid ;;
-  esac
-  wait_exit $pid 60
+  signalled "$n" "$how" "$sig" "$T/$name.log" "${TR[@]}" "$T/$name" --set train.max_steps=1000000
   check "$name: SIG$sig -> exit 75 (got $rc)" test "$rc" -eq 75
   local at
   at=$(attr "$T/$name/model.h5" /train/steps)

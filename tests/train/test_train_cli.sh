@@ -21,16 +21,8 @@ attr() { h5dump -a "$2" "$1" 2>/dev/null | sed -n 's/^ *(0): *//p' | head -1; }
 params() { h5dump -d /ckpt/params -d /ckpt/adam_m -d /ckpt/adam_v "$1" 2>/dev/null | grep -v '^HDF5 "'; }
 command -v h5dump >/dev/null || { echo "h5dump (hdf5-tools) is needed" >&2; exit 77; }
 
-cat >"$T/ts.yaml" <<'EOF'
-experiment: {name: ts_tiny}
-seed: 3
-data:
-  set: traffic_signs
-  ts: {size: 16, n_train: 96, n_val: 12, n_test: 12, n_test_seen: 12, supersample: 1}
-model: {arch: mlp, n_components: 4, k: 3, enc_widths: [32], dec_widths: [24], activation: elu}
-cnn: {conv1: 4, conv2: 6, fc: 16, epochs: 2, batch: 16, lr: 0.003}
-train: {batch: 16, epochs: 0, max_steps: 40, lr: 0.003, checkpoint_every: 0, log_every: 10}
-EOF
+source "${GD_SOURCE_DIR:?}/tests/ts_tiny.sh"
+ts_tiny_yaml "$T/ts.yaml" seed=3 more="cnn: {conv1: 4, conv2: 6, fc: 16, epochs: 2, batch: 16, lr: 0.003}"
 
 # a straight run
 "$GD" train "$T/ts.yaml" --out "$T/a" 2>"$T/a.log"
