@@ -18,6 +18,7 @@ import sys
 
 import h5py
 import numpy as np
+import zlib
 
 
 def find_runs(path, depth=3):
@@ -43,7 +44,21 @@ def text(v):
     return str(v)
 
 
+def check_seal(path):
+    """gendec's integrity seal (src/io/seal.c): the 512-byte user block holds the file size and a CRC-32 of
+    everything after it. Checked before h5py parses the file, as gendec does."""
+    with open(path, "rb") as fh:
+        b = fh.read()
+    head = b[:512].rstrip(b"\0").decode("ascii", "replace").split("\n")
+    if len(head) < 3 or head[0] != "GENDEC-SEAL 1":
+        raise SystemExit(f"{path}: not a sealed gendec file")
+    size, crc = int(head[1].split()[1]), int(head[2].split()[1], 16)
+    if size != len(b) or zlib.crc32(b[512:]) != crc:
+        raise SystemExit(f"{path}: damaged (size or CRC-32 differs from its seal)")
+
+
 def open_complete(path, kind):
+    check_seal(path)
     f = h5py.File(path, "r")
     if int(f.attrs.get("complete", 0)) != 1 or text(f.attrs.get("kind", b"")) != kind:
         raise SystemExit(f"{path}: not a complete gendec {kind} file")

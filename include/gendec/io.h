@@ -3,8 +3,9 @@
  *
  * Every output file is written as "<path>.tmp.<pid>" in the folder of <path> and renamed to <path> only by
  * gd_h5_commit (after complete=1 is written, the file closed and fsync'ed). A failure anywhere leaves any
- * previous file at <path> untouched and removes the temporary. Readers (gd_h5_open) refuse a file without
- * complete=1 or of another kind. The schema and conventions: docs/hdf5-schema.md.
+ * previous file at <path> untouched and removes the temporary. Readers (gd_h5_open) refuse a file whose
+ * integrity seal (a CRC-32 in the user block, see below) does not match, and one without complete=1 or of
+ * another kind. The schema and conventions: docs/hdf5-schema.md.
  *
  * HDF5's own error printing is silenced inside these functions; failures come back as gd_error records that
  * name the file (and dataset) and say how to fix them. Serial files are written through a small POSIX file
@@ -225,6 +226,20 @@ gd_status gd_ckpt_load(const char* path, gd_ckpt* ck, gd_error* err);
 
 /* The ckpt/arch string of an open checkpoint file into buf[0..n) (to build the model before loading). */
 gd_status gd_ckpt_arch(gd_h5* f, char* buf, size_t n, gd_error* err);
+
+/* ---- the integrity seal ---------------------------------------------------------------------------- */
+
+/* Every file gd_h5_create writes starts with a GD_H5_SEAL_BYTES HDF5 user block that gd_h5_commit fills with a
+ * CRC-32 of the rest of the file (src/io/seal.c documents the layout); gd_h5_open checks it before libhdf5
+ * parses the file, because libhdf5 1.10 is not memory-safe on damaged files. */
+#define GD_H5_SEAL_BYTES 512
+
+/* Writes the seal of a closed HDF5 file that was created with a GD_H5_SEAL_BYTES user block. */
+gd_status gd_h5_seal(const char* path, gd_error* err);
+
+/* GD_OK when path carries a seal that matches its size and contents; GD_EFORMAT (damaged, truncated, not
+ * sealed) or GD_EIO otherwise. Reads the whole file once. */
+gd_status gd_h5_seal_check(const char* path, gd_error* err);
 
 /* ---- other files ----------------------------------------------------------------------------------- */
 

@@ -278,8 +278,10 @@ gd_status gd_h5_create(const char* path, const char* kind, const char* config_ya
     }
     io_quiet q;
     io_quiet_begin(&q);
-    hid_t drv, fapl = make_fapl(f, &drv);
-    f->fid = fapl < 0 ? H5I_INVALID_HID : H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t drv, fapl = make_fapl(f, &drv), fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl >= 0 && H5Pset_userblock(fcpl, GD_H5_SEAL_BYTES) < 0) H5Pclose(fcpl), fcpl = H5I_INVALID_HID;
+    f->fid = fapl < 0 || fcpl < 0 ? H5I_INVALID_HID : H5Fcreate(f->tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
     st = f->fid < 0 ? io_h5_fail(err, GD_EIO, f->path, io_errno_hint(EIO), "cannot create the temporary file %s",
                                  f->tmp)
                     : GD_OK;
@@ -321,6 +323,8 @@ gd_status gd_h5_commit(gd_h5* f, gd_error* err) {
     gd_status agreed = st;
     if (f->rank == 0) {
         if (st) {
+            unlink(f->tmp);
+        } else if ((st = gd_h5_seal(f->tmp, err)) != GD_OK) {
             unlink(f->tmp);
         } else {
             int e = io_fsync_path(f->tmp);
@@ -394,6 +398,10 @@ gd_status gd_h5_open(const char* path, const char* kind, MPI_Comm comm, gd_h5** 
         int e = errno;
         st = gd_error_set(err, GD_EIO, path, 0, 0, "make the file readable", "cannot read %s: %s", path, strerror(e));
     }
+    st = agree(f, st, err);
+    /* The seal first: libhdf5 must never parse a damaged file (src/io/seal.c says why). */
+    if (!st && f->rank == 0) st = gd_h5_seal_check(path, err);
+    st = bcast_rank0(f, st, err);
     io_quiet q;
     io_quiet_begin(&q);
     if (!st) {

@@ -200,9 +200,13 @@ static void test_unwritable(void) {
     CHECK(gd_test_count_tmp(dir) == 0);
 }
 
-/* Writes a raw HDF5 file (not through gendec) with optional kind and complete attributes. */
-static void write_raw(const char* p, const char* kind, int complete) {
-    hid_t fid = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+/* Writes a raw HDF5 file (not through gendec) with optional kind and complete attributes, sealed (as another
+ * tool would write one with gd_h5_seal) when `seal` is set. */
+static void write_raw(const char* p, const char* kind, int complete, int seal) {
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (seal) H5Pset_userblock(fcpl, GD_H5_SEAL_BYTES);
+    hid_t fid = H5Fcreate(p, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
     hid_t s = H5Screate(H5S_SCALAR);
     if (kind) {
         hid_t t = H5Tcopy(H5T_C_S1);
@@ -220,6 +224,76 @@ static void write_raw(const char* p, const char* kind, int complete) {
     }
     H5Sclose(s);
     H5Fclose(fid);
+    gd_error err;
+    if (seal) CHECK_OK(gd_h5_seal(p, &err), &err);
+}
+
+/* Copies the file src to dst. */
+static void copy_file(const char* src, const char* dst) {
+    FILE* in = fopen(src, "rb");
+    FILE* out = fopen(dst, "wb");
+    char buf[4096];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+}
+
+/* Overwrites the byte at `off` of path with its complement. */
+static void flip_byte(const char* path, long off) {
+    FILE* f = fopen(path, "r+b");
+    fseek(f, off, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, off, SEEK_SET);
+    fputc(~c & 0xff, f);
+    fclose(f);
+}
+
+/* The seal: any changed byte, a cut or an appended byte is refused before HDF5 reads the file. */
+static void test_seal(void) {
+    gd_error err;
+    gd_h5* f = NULL;
+    char p[700];
+    snprintf(p, sizeof p, "%s/sealed.h5", dir);
+    write_good(path, 7.0f);
+    CHECK_OK(gd_h5_seal_check(path, &err), &err);
+    FILE* in = fopen(path, "rb");
+    char head[32] = {0};
+    CHECK(in && fread(head, 1, sizeof head - 1, in) == sizeof head - 1);
+    if (in) fclose(in);
+    CHECK_MSG(strncmp(head, "GENDEC-SEAL 1\nbytes ", 20) == 0, "user block starts with: %.20s", head);
+    struct stat sb;
+    stat(path, &sb);
+    long offs[] = {GD_H5_SEAL_BYTES, GD_H5_SEAL_BYTES + 3, (long)sb.st_size / 2, (long)sb.st_size - 1};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        copy_file(path, p);
+        flip_byte(p, offs[i]);
+        CHECK_MSG(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && f == NULL &&
+                      strstr(err.msg, "damaged: CRC-32") && strstr(err.hint, "re-run"),
+                  "byte %ld flipped: %s", offs[i], err.msg);
+    }
+    copy_file(path, p);
+    flip_byte(p, 21); /* a digit of "bytes <size>" */
+    CHECK_MSG(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT, "size text damaged: %s", err.msg);
+    copy_file(path, p);
+    FILE* a = fopen(p, "ab");
+    fputc(0, a);
+    fclose(a);
+    CHECK_MSG(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "has grown"),
+              "%s", err.msg);
+    copy_file(path, p);
+    CHECK(truncate(p, sb.st_size - 100) == 0);
+    CHECK_MSG(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "truncated"),
+              "%s", err.msg);
+    /* An HDF5 file without the seal (another program, or no user block) is not read. */
+    write_raw(p, "model", 1, 0);
+    CHECK_MSG(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not a sealed"),
+              "%s", err.msg);
+    CHECK(gd_h5_seal(p, &err) == GD_EINVAL && strstr(err.msg, "no HDF5 superblock"));
+    /* The seal does not hide the file from other HDF5 readers. */
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(fid >= 0 && H5Aexists(fid, "complete") > 0);
+    if (fid >= 0) H5Fclose(fid);
 }
 
 static void test_refusals(void) {
@@ -227,17 +301,17 @@ static void test_refusals(void) {
     gd_h5* f = NULL;
     char p[700];
     snprintf(p, sizeof p, "%s/raw.h5", dir);
-    write_raw(p, "model", 0);
+    write_raw(p, "model", 0, 1);
     CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && f == NULL);
     char want[900];
     snprintf(want, sizeof want, "not a complete gendec model file (written by an interrupted run?); delete it "
              "and re-run the stage");
     CHECK_MSG(strcmp(err.msg, want) == 0 && strcmp(err.file, p) == 0, "got: %s: %s", err.file, err.msg);
     CHECK(path_once(&err, p));
-    write_raw(p, NULL, -1);
+    write_raw(p, NULL, -1, 1);
     CHECK(gd_h5_open(p, "eval", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not a complete gendec eval"));
     /* Fixed-length string kind written by another tool is accepted. */
-    write_raw(p, "model", 1);
+    write_raw(p, "model", 1, 1);
     CHECK_OK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err), &err);
     gd_h5_close(f);
     CHECK(gd_h5_open(p, "eval", MPI_COMM_NULL, &f, &err) == GD_ESTATE && strstr(err.msg, "model") &&
@@ -246,7 +320,7 @@ static void test_refusals(void) {
     gd_h5_close(f);
     /* Not HDF5, empty, a folder, missing. */
     CHECK_OK(gd_file_write_atomic(p, "hello, world\n", 13, &err), &err);
-    CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not an HDF5 file"));
+    CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT && strstr(err.msg, "not a sealed"));
     CHECK(path_once(&err, p));
     CHECK_OK(gd_file_write_atomic(p, "", 0, &err), &err);
     CHECK(gd_h5_open(p, "model", MPI_COMM_NULL, &f, &err) == GD_EFORMAT);
@@ -289,6 +363,7 @@ int main(void) {
     test_bad_folders();
     test_unwritable();
     test_refusals();
+    test_seal();
     fflush(stderr);
     long size = ftell(stderr);
     dup2(fileno(saved), fileno(stderr));

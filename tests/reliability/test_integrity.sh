@@ -54,7 +54,9 @@ for f in $files; do
 done
 check "no temporary files left" test -z "$(find "$T" -name '*.tmp.*')"
 
-# readers refuse a file without complete=1: copies of the groups without the root attributes (h5copy)
+# readers refuse a file without complete=1 and the seal: copies of the groups without the root attributes (h5copy
+# writes them, so the seal is missing too and is what is refused first; the complete=1 refusal of a sealed file:
+# tests/report/test_analysis.sh, tests/report/test_run.sh)
 command -v h5copy >/dev/null || skip "h5copy (hdf5-tools) is needed for the rest"
 strip() { # SRC DST GROUP...: DST gets SRC's groups but none of its root attributes
   local s=$1 d=$2 g
@@ -67,17 +69,17 @@ strip "$T/run/eval.h5" "$T/badrep/ts_rel/eval.h5" /eval /eval_alt
 sum=$(md5sum <"$T/bad/model.h5")
 "$G" train "$T/ts.yaml" --out "$T/bad" --set train.max_steps=40 --resume >"$T/r1.log" 2>&1
 check "train --resume refuses it (exit 1)" test $? -eq 1
-check "... naming it" grep -q "bad/model.h5.*not a complete gendec model file" "$T/r1.log"
+check "... naming it" grep -q "bad/model.h5.*not a sealed gendec file" "$T/r1.log"
 check "... and leaves it as it was" test "$(md5sum <"$T/bad/model.h5")" = "$sum"
 "$G" eval "$T/ts.yaml" --out "$T/bad" --results "$T/results" "${EVS[@]}" >"$T/r2.log" 2>&1
 check "eval refuses the model (exit 1)" test $? -eq 1
-check "... naming it" grep -q "bad/model.h5.*not a complete" "$T/r2.log"
+check "... naming it" grep -q "bad/model.h5.*not a sealed gendec file" "$T/r2.log"
 check "... and writes no eval.h5" test ! -e "$T/bad/eval.h5"
 "$G" sample "$T/bad/model.h5" -o "$T/bad/x.png" >"$T/r3.log" 2>&1
 check "sample refuses it (exit 1)" test $? -eq 1
-check "... naming it" grep -q "bad/model.h5.*not a complete" "$T/r3.log"
+check "... naming it" grep -q "bad/model.h5.*not a sealed gendec file" "$T/r3.log"
 "$G" report "$T/badrep" -o "$T/rep" >"$T/r4.log" 2>&1
 check "report refuses an eval.h5 without complete=1 (exit 1)" test $? -eq 1
-check "... naming it" grep -q "eval.h5.*not a complete gendec" "$T/r4.log"
+check "... naming it" grep -q "eval.h5.*not a sealed gendec file" "$T/r4.log"
 check "... and writes no report" test ! -e "$T/rep/report.md"
 finish

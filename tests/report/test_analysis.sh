@@ -64,11 +64,22 @@ done
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r+") as f:
     f.attrs.modify("complete", np.int64(0))
+# a valid seal again (src/io/seal.c), so that the complete attribute is what gendec refuses
+import zlib
+b = open(sys.argv[1], "rb").read()
+seal = ("GENDEC-SEAL 1\nbytes %d\ncrc32 %08x\n" % (len(b), zlib.crc32(b[512:]))).encode().ljust(512, b"\0")
+open(sys.argv[1], "r+b").write(seal)
 PY
 "$G" report "$T/results" -o "$T/out2" >"$T/stdout" 2>"$T/stderr"; rc=$?
 [ $rc = 1 ] || fail "incomplete file: exit $rc, want 1"
 grep -q "neat.h5.*not a complete gendec neat file" "$T/stderr" || fail "incomplete file: '$(cat "$T/stderr")'"
 [ ! -e "$T/out2/report.md" ] || fail "a report was written from an incomplete file"
+# A file changed after it was written (one byte) is refused by its seal before HDF5 reads it.
+cp "$T/results/mnist_neat/eeee/neat.h5" "$T/neat.bak"
+printf '\x00' | dd of="$T/results/mnist_neat/eeee/neat.h5" bs=1 seek=2000 conv=notrunc status=none
+"$G" report "$T/results" -o "$T/out3" >"$T/stdout" 2>"$T/stderr"; rc=$?
+[ $rc = 1 ] && grep -q "neat.h5.*damaged: CRC-32" "$T/stderr" || fail "damaged file: exit $rc, '$(cat "$T/stderr")'"
+cp "$T/neat.bak" "$T/results/mnist_neat/eeee/neat.h5"
 mkdir -p "$T/empty"
 "$G" report "$T/empty" >/dev/null 2>"$T/stderr"; rc=$?
 [ $rc = 1 ] && grep -q "no result files" "$T/stderr" || fail "empty folder: exit $rc, '$(cat "$T/stderr")'"
