@@ -228,10 +228,17 @@ class CVAE(torch.nn.Module):
 
     def combine(self, z, y, mode, rows=None):
         """x_f (mse) or the logits L (bce) = sum_i y_i Dec_i(z_i), (B, D).
-        mode "all": every decoder on every row, batched; "routed": decoder i only on the rows with y_i != 0
+        mode "all": every decoder on every row, batched; "loop": the same, one decoder after the other; "routed":
+        decoder i only on the rows with y_i != 0
         (rows: optional precomputed [(i, index tensor)])."""
         if mode == "all":
             return torch.einsum("bnd,bn->bd", self.decode_parts(z), y)
+        if mode == "loop":  # every decoder on every row, one decoder at a time
+            out = None
+            for g in range(self.n):
+                part = self.decode_one(g, z[:, g * self.k:(g + 1) * self.k]) * y[:, g:g + 1]
+                out = part if out is None else out + part
+            return out
         B = z.shape[0]
         out = z.new_zeros(B, self.D)
         if rows is None:
@@ -300,7 +307,7 @@ def adam_f32(w, g, m, v, lr, b1t, b2t):
     w.sub_(np.float32(lr) * (m * float(c1)) / (torch.sqrt(v * float(c2)) + np.float32(1e-8)))
 
 
-def eq3_solve(model, x, o, trace=False):
+def eq3_solve(model, x, o, trace=False, mode="all"):
     """Batched Eq. 3 from z0 = encoder mean, y0: returns the best (z*, y*, F*) per row, and the trajectory."""
     with torch.no_grad():
         z = model.encode(x)[0].clone()
@@ -314,7 +321,7 @@ def eq3_solve(model, x, o, trace=False):
     for t in range(o.steps + 1):
         z.requires_grad_(True)
         y.requires_grad_(True)
-        xf = model.generate(z, y, "all")
+        xf = model.generate(z, y, mode)
         Frow = ((torch.sigmoid(o.beta * xf + o.b) - tgt) ** 2).mean(1) + o.c * y.sum(1)  # y >= 0: |y| = y
         with torch.no_grad():
             better = Frow < best
@@ -403,9 +410,9 @@ def candidates(o, y):
     return out, na
 
 
-def classify(model, x, o, cap, refine_mode):
+def classify(model, x, o, cap, refine_mode, eq3_mode="all"):
     """solve + decide for one chunk of images: decisions (bit masks, -1 = noise) and the Eq. 2 losses."""
-    zs, ys, F3, _ = eq3_solve(model, x, o)
+    zs, ys, F3, _ = eq3_solve(model, x, o, mode=eq3_mode)
     ynp = ys.numpy()
     img, masks = [], []
     noise = (~(F3 <= o.l)).numpy()
@@ -696,15 +703,15 @@ def bench_classify(args):
     B = args.batch
     decisions = []
     # warm-up on one small chunk (allocator, thread pools)
-    classify(model, X[:min(B, 8)], o, B, args.decoders)
+    classify(model, X[:min(B, 8)], o, B, args.decoders, args.eq3)
     t0, cpu0 = time.perf_counter(), time.process_time()
     for c0 in range(0, args.n, B):
-        dec, _ = classify(model, X[c0:c0 + B], o, B, args.decoders)
+        dec, _ = classify(model, X[c0:c0 + B], o, B, args.decoders, args.eq3)
         decisions += dec
     dt, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"impl": "pytorch", "task": "classify", "arch": model.s["arch"], "batch": B, "threads": args.threads,
             "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""), "decoders": args.decoders,
-            "images_per_s": args.n / dt, "images": args.n, "seconds": dt, "cpu_seconds": cpu,
+            "eq3": args.eq3, "images_per_s": args.n / dt, "images": args.n, "seconds": dt, "cpu_seconds": cpu,
             "images_per_cpu_s": args.n / cpu, "decisions": decisions,
             "rss_mib": rss_mib()}
 
@@ -742,6 +749,8 @@ def main():
     k.add_argument("--threads", type=int, default=1)
     k.add_argument("--decoders", default="routed", choices=["routed", "all"],
                    help="refinement: only the candidate's decoders, or all of them batched")
+    k.add_argument("--eq3", default="all", choices=["all", "loop"],
+                   help="Eq. 3: all decoders batched (bmm / grouped convolutions) or one after the other")
     args = ap.parse_args()
     if args.cmd == "check":
         return check(args.dump, args)

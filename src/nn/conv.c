@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gendec/nn.h"
+#include "nn_internal.h"
 
 typedef struct {
     int C, H, W, KH, KW, stride, pad, OH, OW;
@@ -155,6 +156,11 @@ static int conv_is_pointwise(const gd_conv_shape* s) {
  * streaming a column matrix larger than the input by KH*KW). */
 static int conv_is_direct(const gd_conv_shape* s) { return s->stride == 1 && s->OC <= 4 && s->KH * s->KW > 1; }
 
+/* ... and then the register-blocked kernels of conv_direct.c when the kernel and padding suit them. */
+static int conv_direct_fast(const gd_conv_shape* s) {
+    return gd_nn_conv_direct_fast_ok(s) && gd_nn_conv_direct_rows_ok(s);
+}
+
 /* Σ a[i] b[i] over n numbers with 8 independent partial sums (vectorisable without -ffast-math). */
 static inline float dot8(const float* restrict a, const float* restrict b, int n, float acc[8]) {
     int i = 0;
@@ -201,7 +207,8 @@ static void conv_direct(int mode, float* restrict y, float* restrict x, float* r
 }
 
 size_t gd_conv2d_workspace_size(const gd_conv_shape* s) {
-    return conv_is_direct(s) ? 1 : (size_t)s->C * s->KH * s->KW * s->OH * s->OW;
+    if (conv_is_direct(s)) return conv_direct_fast(s) ? gd_nn_conv_direct_workspace(s) : 1;
+    return (size_t)s->C * s->KH * s->KW * s->OH * s->OW;
 }
 
 void gd_conv2d_forward(float* out, const float* in, const float* w, const float* b, const gd_conv_shape* s,
@@ -213,7 +220,8 @@ void gd_conv2d_forward(float* out, const float* in, const float* w, const float*
         float* y = out + (size_t)n * s->OC * P;
         fill_bias(y, b, s->OC, (size_t)P);
         if (conv_is_direct(s)) {
-            conv_direct(0, y, (float*)x, (float*)w, s);
+            if (conv_direct_fast(s)) gd_nn_conv_direct_forward(y, x, w, s, work);
+            else conv_direct(0, y, (float*)x, (float*)w, s);
             continue;
         }
         const float* col = x;
@@ -236,8 +244,13 @@ void gd_conv2d_backward(float* din, float* dw, float* db, const float* dout, con
         const float* dy = dout + (size_t)n * s->OC * P;
         float* dx = din ? din + (size_t)n * s->C * s->H * s->W : NULL;
         if (direct) {
-            if (dw) conv_direct(2, (float*)dy, (float*)x, dw, s);
-            if (dx) conv_direct(1, (float*)dy, dx, (float*)w, s);
+            if (conv_direct_fast(s)) {
+                if (dw) gd_nn_conv_direct_weight_grad(dw, dy, x, s, work);
+                if (dx) gd_nn_conv_direct_input_grad(dx, dy, w, s, work);
+            } else {
+                if (dw) conv_direct(2, (float*)dy, (float*)x, dw, s);
+                if (dx) conv_direct(1, (float*)dy, dx, (float*)w, s);
+            }
             continue;
         }
         if (dw) {

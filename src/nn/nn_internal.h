@@ -1,4 +1,5 @@
-/* nn's private helpers: exp and expm1 in a form the compiler vectorises (libm's calls stay scalar). */
+/* nn's private helpers: exp and expm1 in a form the compiler vectorises (libm's calls stay scalar); the direct
+ * convolution kernels of conv_direct.c. */
 #ifndef GD_NN_INTERNAL_H
 #define GD_NN_INTERNAL_H
 
@@ -38,5 +39,17 @@ static inline float gd_nn_expm1f(float x) {
     float e = gd_nn_expf(x) - 1.0f;
     return fabsf(x) < 0.25f ? t : e;
 }
+
+#include "gendec/nn.h"
+
+/* conv_direct.c: the register-blocked direct convolution (stride 1), one image. Usable when
+ * gd_nn_conv_direct_fast_ok and gd_nn_conv_direct_rows_ok hold; `work` holds gd_nn_conv_direct_workspace(s)
+ * floats. forward: y (OC,OH,OW) += conv(x (C,H,W), w); input_grad: dx += ...; weight_grad: dw += ... */
+int gd_nn_conv_direct_fast_ok(const gd_conv_shape* s);
+int gd_nn_conv_direct_rows_ok(const gd_conv_shape* s);
+size_t gd_nn_conv_direct_workspace(const gd_conv_shape* s);
+void gd_nn_conv_direct_forward(float* y, const float* x, const float* w, const gd_conv_shape* s, float* work);
+void gd_nn_conv_direct_input_grad(float* dx, const float* dy, const float* w, const gd_conv_shape* s, float* work);
+void gd_nn_conv_direct_weight_grad(float* dw, const float* dy, const float* x, const gd_conv_shape* s, float* work);
 
 #endif
