@@ -26,6 +26,7 @@ specs=(
 for spec in "${specs[@]}"; do
     "$GD_BINARY" bench dump --spec "$spec" --out "$tmp/dump.h5"
     "$py" "$ref" check "$tmp/dump.h5"
+    [ -e "$tmp/relu.h5" ] || cp "$tmp/dump.h5" "$tmp/relu.h5" # the first (ReLU) model, for the Eq. 3 tamper below
     echo
 done
 
@@ -46,3 +47,21 @@ if "$py" "$ref" check --parts grad "$tmp/dump.h5" >"$tmp/tampered.log"; then
 fi
 grep -q "FAIL" "$tmp/tampered.log"
 echo "a tampered gradient is rejected: ok"
+
+# ... and one Eq. 3 gradient entry off by 1% (a ReLU model: the ReLU-kink allowance must not excuse it).
+"$py" - "$tmp/relu.h5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    g = f["infer/dz"]
+    v = g[()]
+    i = np.unravel_index(int(np.abs(v).argmax()), v.shape)
+    v[i] *= 1.01
+    g[...] = v
+PY
+if "$py" "$ref" check --parts infer "$tmp/relu.h5" >"$tmp/tampered.log"; then
+    cat "$tmp/tampered.log"
+    echo "FAIL: the check accepted an Eq. 3 gradient with one entry off by 1%" >&2
+    exit 1
+fi
+grep -q "dF/dz.*FAIL" "$tmp/tampered.log"
+echo "a tampered Eq. 3 gradient is rejected: ok"
