@@ -14,8 +14,8 @@
 #include "gendec/train.h"
 
 static const char* train_usage =
-    "usage: gendec train <experiment.yaml> [--set key=value]... [--out DIR] [--resume] [--model cvae|cnn]\n"
-    "                    [--check-sync N]\n\n"
+    "usage: gendec train <experiment.yaml> [--set key=value]... [--out DIR] [--data-dir DIR] [--resume]\n"
+    "                    [--model cvae|cnn] [--check-sync N]\n\n"
     "Trains the decomposing c-VAE (default) or the CNN baseline (--model cnn) on the experiment's training split,\n"
     "on one rank or under mpiexec -n R (the global batch, train.batch / cnn.batch, is split over the ranks).\n"
     "Writes DIR/model.h5 (c-VAE) or DIR/cnn.h5 (CNN): weights, Adam state, step, per-epoch loss terms, the\n"
@@ -23,6 +23,7 @@ static const char* train_usage =
     "the data cache goes to DIR/data-<hash>.h5.\n\n"
     "  --set key=value  override a config key (repeatable; see 'gendec config --help')\n"
     "  --out DIR        output folder\n"
+    "  --data-dir DIR   where the data set's files are (default $GD_DATA_DIR or ./data)\n"
     "  --resume         continue from DIR/model.h5 (or cnn.h5) bit-exactly; the config must be the same except\n"
     "                   for the number of epochs / steps (no file yet: start from step 0)\n"
     "  --model cvae|cnn what to train\n"
@@ -90,6 +91,7 @@ static int fail_collective(const gd_error* err, int rank) {
 int cmd_train(int argc, char** argv) {
     const char* exp = NULL;
     const char* out = NULL;
+    const char* data_dir = NULL;
     const char* model = "cvae";
     const char* sets[64];
     size_t n_sets = 0;
@@ -107,6 +109,8 @@ int cmd_train(int argc, char** argv) {
             sets[n_sets++] = v;
         } else if ((t = cli_take(argc, argv, &i, "--out", &out))) {
             if (t < 0) return cli_usage_error("train", "--out needs a folder");
+        } else if ((t = cli_take(argc, argv, &i, "--data-dir", &data_dir))) {
+            if (t < 0) return cli_usage_error("train", "--data-dir needs a folder");
         } else if ((t = cli_take(argc, argv, &i, "--model", &model))) {
             if (t < 0) return cli_usage_error("train", "--model needs cvae or cnn");
         } else if ((t = cli_take(argc, argv, &i, "--check-sync", &v))) {
@@ -153,6 +157,7 @@ int cmd_train(int argc, char** argv) {
     gd_dataset ds = {0};
     gd_data_opts dopts;
     if (!st) st = gd_data_opts_from_config(cfg, &dopts, &err);
+    if (!st && data_dir && *data_dir) snprintf(dopts.root, sizeof dopts.root, "%.1000s", data_dir);
     /* rank 0 builds or reuses the cache; the others read it afterwards */
     int reused = 0;
     if (!st && rank == 0) st = gd_data_prepare(&dopts, yaml, cache, 0, &ds, &reused, NULL, &err);
