@@ -112,6 +112,27 @@ int main(int argc, char** argv) {
             gd_sweep_result_free(&rs);
         }
     }
+    /* a range of groups (a segment of a resumable sweep): groups [1, 3) give the same points as in the whole grid;
+     * a range past the grid is refused */
+    {
+        gd_sweep_grid gs = grid;
+        gs.group_first = 1;
+        gs.group_count = 2;
+        gd_sweep_result rs;
+        gd_infer_eval_opts eo = {.dynamic = 0};
+        CHECK_OK(gd_infer_sweep(s, &gs, x, lab, NIMG, 300, &eo, &rs, MPI_COMM_WORLD, &err), &err);
+        if (rank == 0) {
+            size_t per_group = res[0].n_points / 4;
+            CHECK(rs.n_solve_groups == 2 && rs.n_points == 2 * per_group && rs.first_point == per_group &&
+                  rs.chunks_solved == 2 * 4);
+            for (size_t k = 0; k < rs.n_points; k++)
+                CHECK(!memcmp(rs.point[k], res[0].point[per_group + k], sizeof rs.point[k]) &&
+                      !memcmp(&rs.metrics[k], &res[0].metrics[per_group + k], sizeof rs.metrics[k]));
+            gd_sweep_result_free(&rs);
+        }
+        gs.group_first = 3;
+        CHECK(gd_infer_sweep(s, &gs, x, lab, NIMG, 300, &eo, &rs, MPI_COMM_WORLD, &err) == GD_EINVAL);
+    }
     if (rank == 0) {
         CHECK(covered == res[0].n_points);
         gd_sweep_result_free(&res[0]);
