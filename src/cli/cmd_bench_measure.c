@@ -230,7 +230,7 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
         free(x);
         gd_cvae_free(m);
         return st;
-    } else {
+    } else if (!images) {
         gd_rng r;
         gd_rng_init(&r, 1, GD_STREAM_USER, 0);
         for (size_t i = 0; i < (size_t)N * D; i++) x[i] = gd_rng_uniform(&r);
