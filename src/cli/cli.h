@@ -162,6 +162,9 @@ int cmd_train(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
 
 /* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
+/* Median of n > 0 doubles (sorts v in place). */
+double cli_median(double* v, int n);
+
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
 
 /* gendec bench dump (cmd_bench_dump.c): the numerics check's reference data for bench/reference.py. */

@@ -5,8 +5,7 @@
 
 #include "cli.h"
 
-/* Median of n doubles (sorts in place). */
-static double median(double* v, int n) {
+double cli_median(double* v, int n) {
     for (int i = 1; i < n; i++)
         for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
             double t = v[j];
@@ -39,7 +38,7 @@ double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds) {
         runs[r] = flop * reps / t / 1e9;
     }
     free(a), free(b), free(c);
-    return median(runs, 7);
+    return cli_median(runs, 7);
 }
 
 static int bench_gemm(int argc, char** argv) {

@@ -36,17 +36,6 @@ static int coll_call(int c, const float* send, float* recv, int count, int size)
     }
 }
 
-/* Median of n doubles (sorts in place). */
-static double median_of(double* v, int n) {
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Median over reps of the slowest rank's seconds per call of collective c on count floats (collective). */
 static int time_coll(int c, const float* send, float* recv, int count, int size, int reps, double target,
                      double* out) {
@@ -68,7 +57,7 @@ static int time_coll(int c, const float* send, float* recv, int count, int size,
         t[r] = (MPI_Wtime() - t0) / iters;
         MPI_Allreduce(MPI_IN_PLACE, &t[r], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     }
-    *out = median_of(t, reps);
+    *out = cli_median(t, reps);
     free(t);
     return rc;
 }

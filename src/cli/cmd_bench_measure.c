@@ -66,17 +66,7 @@ static void sgemm_rate(int m, int n, int k, double seconds, double* wall, double
         w[r] = flop * reps / t / 1e9;
         u[r] = flop * reps / (cpu_seconds() - c0) / 1e9;
     }
-    for (int i = 1; i < 7; i++)
-        for (int j = i; j > 0 && w[j - 1] > w[j]; j--) {
-            double x = w[j];
-            w[j] = w[j - 1], w[j - 1] = x;
-        }
-    for (int i = 1; i < 7; i++)
-        for (int j = i; j > 0 && u[j - 1] > u[j]; j--) {
-            double x = u[j];
-            u[j] = u[j - 1], u[j - 1] = x;
-        }
-    *wall = w[3], *cpu = u[3];
+    *wall = cli_median(w, 7), *cpu = cli_median(u, 7);
     gd_free(a), gd_free(b), gd_free(c);
 }
 
