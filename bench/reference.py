@@ -191,7 +191,7 @@ class CVAE(torch.nn.Module):
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
                 if l < L - 1:
                     h = self.act(h)
-            return h.transpose(0, 1)
+            return self.out_act(h.transpose(0, 1))
         S, L = s["dec_start"], len(s["ch"])
         c = s["ch"][-1]
         h = self.act(torch.baddbmm(self.P("dec.fc.b").unsqueeze(1), zi, self.P("dec.fc.w").transpose(1, 2)))
@@ -203,7 +203,7 @@ class CVAE(torch.nn.Module):
         ko = s["out_kernel"]
         w = self.P("dec.out.w").view(n, c, ko, ko)
         out = F.conv2d(h, w, self.P("dec.out.b").reshape(-1), stride=1, padding=self.final_pad, groups=n)
-        return out.reshape(B, n, self.D)
+        return self.out_act(out.reshape(B, n, self.D))
 
     def decode_one(self, g, zg):
         """Decoder g on rows zg (R, k) -> (R, D)."""
@@ -215,7 +215,7 @@ class CVAE(torch.nn.Module):
                 h = F.linear(h, self.W("dec.fc%d.w" % l, g), self.W("dec.fc%d.b" % l, g))
                 if l < L - 1:
                     h = self.act(h)
-            return h
+            return self.out_act(h)
         S, L, n = s["dec_start"], len(s["ch"]), self.n
         c = s["ch"][-1]
         h = self.act(F.linear(zg, self.W("dec.fc.w", g), self.W("dec.fc.b", g))).view(-1, c, S, S)
@@ -223,8 +223,12 @@ class CVAE(torch.nn.Module):
             h = self.act(F.conv_transpose2d(h, self.W("dec.deconv%d.w" % j, g), self.W("dec.deconv%d.b" % j, g),
                                             stride=2, padding=self.pad, output_padding=self.out_pad))
         w = self.W("dec.out.w", g)  # (1, c, ko, ko)
-        return F.conv2d(h, w.view(1, *w.shape[-3:]), self.W("dec.out.b", g).reshape(1), stride=1,
-                        padding=self.final_pad).flatten(1)
+        return self.out_act(F.conv2d(h, w.view(1, *w.shape[-3:]), self.W("dec.out.b", g).reshape(1), stride=1,
+                                     padding=self.final_pad).flatten(1))
+
+    def out_act(self, out):
+        """A decoder's image: its last layer's output, through a sigmoid for recon mse_sigmoid."""
+        return torch.sigmoid(out) if self.s["recon"] == "mse_sigmoid" else out
 
     def combine(self, z, y, mode, rows=None):
         """x_f (mse) or the logits L (bce) = sum_i y_i Dec_i(z_i), (B, D).
@@ -253,7 +257,7 @@ class CVAE(torch.nn.Module):
         mu, lv = self.encode(x)
         z = mu + torch.exp(lv / 2) * eps
         xf = self.combine(z, y, mode, rows)
-        if self.s["recon"] == "mse":
+        if self.s["recon"] != "bce_logits":
             R = ((xf - x) ** 2).sum(1)
         else:
             R = F.binary_cross_entropy_with_logits(xf, x, reduction="none").sum(1)
@@ -264,9 +268,10 @@ class CVAE(torch.nn.Module):
         return loss.mean(), R.mean(), K.mean()
 
     def generate(self, z, y, mode):
-        """The generator of infer: x_f = sum y_i out_i (mse) or sigmoid of it (bce_logits)."""
+        """The generator of infer: x_f = sum y_i out_i (mse; out_i through a sigmoid for mse_sigmoid) or sigmoid of
+        it (bce_logits)."""
         v = self.combine(z, y, mode)
-        return v if self.s["recon"] == "mse" else torch.sigmoid(v)
+        return v if self.s["recon"] != "bce_logits" else torch.sigmoid(v)
 
 
 def routes(y):
@@ -360,7 +365,7 @@ def refine(model, x, zstart, masks_f, img, o, cap, mode, trace=None):
         b1t = b2t = np.float32(1.0)
         for t in range(o.refine_steps + 1):
             z.requires_grad_(True)
-            if model.s["recon"] == "mse":
+            if model.s["recon"] != "bce_logits":
                 xf = model.combine(z, y, mode, rt)
             else:
                 xf = torch.sigmoid(model.combine(z, y, mode, rt))

@@ -7,11 +7,14 @@
  *   Encoder (shared):  x (D) -> hidden -> μ (nk), log σ² (nk)   (two linear heads on the last hidden layer)
  *   Sampling:          z = μ + exp(log σ² / 2) ⊙ ε, ε ~ N(0, I) supplied by the caller (gd_cvae_fill_noise)
  *   Decoder i:         z_i = z[i*k .. (i+1)*k) -> out_i (D), no activation on the last layer
- *   Generator:         recon = mse:        x_f = Σ_i y_i · out_i
- *                      recon = bce_logits: L = Σ_i y_i · out_i (logits), x_f = sigmoid(L)   (authors' code)
+ *   Generator:         recon = mse:         x_f = Σ_i y_i · out_i
+ *                      recon = mse_sigmoid: x_f = Σ_i y_i · sigmoid(out_i)   (each Dec_i an image in (0,1)^D)
+ *                      recon = bce_logits:  L = Σ_i y_i · out_i (logits), x_f = sigmoid(L)   (authors' code)
+ * mse leaves Dec_i unbounded, so Eq. 3 can trade a small y_i for a large decoder output through the free z;
+ * mse_sigmoid bounds every component's image, so drawing a stroke of intensity ~1 needs y_i ~ 1.
  * Loss of one image b (what a training step minimises, as the MEAN over the images of the global batch):
  *   loss_b = R_b + C · K_b
- *   R_b  (mse)         = Σ_p (x_f,p − x_p)²                                 per-image SUM over pixels = ‖x_f − x‖²
+ *   R_b  (mse, mse_sigmoid) = Σ_p (x_f,p − x_p)²                            per-image SUM over pixels = ‖x_f − x‖²
  *   R_b  (bce_logits)  = Σ_p [max(L_p,0) − x_p L_p + log(1 + e^−|L_p|)]     per-image SUM (authors: 784 · mean)
  *   KL_i               = −½ Σ_{j<k} (1 + log σ²_ij − μ_ij² − σ²_ij)          KL(N(μ_i, σ_i²) ‖ N(0, I)), a SUM over k
  *   K_b  (gated)       = Σ_i y_i · KL_i                                     (paper, Eq. 1)
@@ -73,7 +76,7 @@ struct gd_generator; /* infer.h: the interface infer optimises through */
 #define GD_MODEL_MAX_LAYERS 8
 
 typedef enum { GD_CVAE_MLP = 0, GD_CVAE_CONV = 1 } gd_cvae_arch;
-typedef enum { GD_RECON_MSE = 0, GD_RECON_BCE_LOGITS = 1 } gd_recon_kind;
+typedef enum { GD_RECON_MSE = 0, GD_RECON_BCE_LOGITS = 1, GD_RECON_MSE_SIGMOID = 2 } gd_recon_kind;
 typedef enum { GD_KL_GATED = 0, GD_KL_MEAN = 1 } gd_kl_kind;
 typedef enum { GD_ACT_RELU = 0, GD_ACT_ELU = 1 } gd_act_kind;
 
@@ -161,7 +164,7 @@ gd_status gd_cvae_decode(gd_cvae* m, const float* z, const float* y, float* xf, 
  * not touched. */
 gd_status gd_cvae_decode_backward(gd_cvae* m, const float* dxf, float* dz, float* dy, int B, gd_error* err);
 
-/* Each decoder's own image for z (B, nk): parts (B, n, D); mse: out_i, bce_logits: sigmoid(out_i). */
+/* Each decoder's own image for z (B, nk): parts (B, n, D); mse: out_i, mse_sigmoid and bce_logits: sigmoid(out_i). */
 gd_status gd_cvae_decode_parts(gd_cvae* m, const float* z, float* parts, int B, gd_error* err);
 
 /* Forward + backward multiply-adds ×2 (FLOP) of one training image whose label has `active` ones (dense

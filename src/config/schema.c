@@ -77,8 +77,9 @@ static const gd_config_key schema[] = {
     KI("model.conv.dec_start", "4", 1, 64,
        "conv: each decoder starts from a dec_start^2 x last-channel map (MNIST 4, multiMNIST 5, NORB 3)"),
     KI("model.conv.out_kernel", "5", 1, 15, "conv: kernel of the final valid convolution to 1 channel"),
-    KE("model.recon", "mse", "mse|bce_logits",
-       "reconstruction loss: mse (paper) or sigmoid cross-entropy on summed logits (authors' code)"),
+    KE("model.recon", "mse", "mse|bce_logits|mse_sigmoid",
+       "reconstruction loss: mse (paper) or sigmoid cross-entropy on summed logits (authors' code) or mse with "
+       "each decoder's image through a sigmoid (bounded components)"),
     KE("model.kl", "gated", "gated|mean",
        "KL term: gated by y_i with weight C (paper) or plain mean over components (authors' code)"),
     KF("model.C", "1", 0, 1e6, "weight C of the KL term (Eq. 1)"),

@@ -388,8 +388,8 @@ static void routed_dense_backward(float* din, float* dw, float* db, const float*
     }
 }
 
-/* Decoder outputs da[nd-1] (R, D) for the routed rows in zr. */
-static void dec_forward(gd_cvae* m) {
+/* Decoder outputs da[nd-1] (R, D) for the routed rows in zr, before any output sigmoid. */
+static void dec_forward_raw(gd_cvae* m) {
     int n = m->s.n, R = m->row_off[n];
     if (m->s.arch == GD_CVAE_MLP) {
         const float* in = m->zr;
@@ -422,9 +422,9 @@ static void dec_forward(gd_cvae* m) {
     }
 }
 
-/* Backward through the decoders from drow (R, D): dzr (R, k) is overwritten; parameter gradients are
- * accumulated when params != 0. */
-static void dec_backward(gd_cvae* m, int params) {
+/* Backward through the decoders' layers from drow (R, D), the gradient at the last layer's output (before any
+ * output sigmoid): dzr (R, k) is overwritten; parameter gradients are accumulated when params != 0. */
+static void dec_backward_raw(gd_cvae* m, int params) {
     int n = m->s.n, R = m->row_off[n], k = m->s.k;
     memset(m->dzr, 0, sizeof(float) * (size_t)R * k);
     if (m->s.arch == GD_CVAE_MLP) {
@@ -480,6 +480,26 @@ static void dec_backward(gd_cvae* m, int params) {
                           params ? G(m->db[0] + (size_t)gi * m->dbg[0]) : NULL, m->dgB, m->zr + (size_t)r0 * k,
                           W(m->dw[0] + (size_t)gi * m->dwg[0]), N, k, m->dout[0]);
     }
+}
+
+/* Decoder outputs da[nd-1] (R, D) for the routed rows in zr, through the sigmoid for mse_sigmoid. */
+static void dec_forward(gd_cvae* m) {
+    dec_forward_raw(m);
+    if (m->s.recon == GD_RECON_MSE_SIGMOID) {
+        float* out = m->da[m->nd - 1];
+        gd_sigmoid_forward(out, out, (size_t)m->row_off[m->s.n] * m->D);
+    }
+}
+
+/* Backward through the decoders from drow (R, D): dzr (R, k) is overwritten; parameter gradients are
+ * accumulated when params != 0. */
+static void dec_backward(gd_cvae* m, int params) {
+    if (m->s.recon == GD_RECON_MSE_SIGMOID) {
+        const float* s = m->da[m->nd - 1];
+        size_t nr = (size_t)m->row_off[m->s.n] * m->D;
+        for (size_t i = 0; i < nr; i++) m->drow[i] *= s[i] * (1.0f - s[i]);
+    }
+    dec_backward_raw(m, params);
 }
 
 /* xf (B, D) = Σ over rows of row_y · decoder output. */
@@ -539,7 +559,7 @@ gd_status gd_cvae_loss(gd_cvae* m, const float* x, const float* y, const float* 
     float dl = (float)((double)B * D * grad_scale);
     float* dxf = backward ? m->dxf : NULL;
     if (dxf) memset(dxf, 0, sizeof(float) * (size_t)B * D);
-    if (m->s.recon == GD_RECON_MSE) gd_mse_loss(dxf, m->rowloss, m->xf, x, B, D, dl);
+    if (m->s.recon != GD_RECON_BCE_LOGITS) gd_mse_loss(dxf, m->rowloss, m->xf, x, B, D, dl);
     else gd_sigmoid_xent_loss(dxf, m->rowloss, m->xf, x, B, D, dl);
     float* dmu = backward ? m->dmu : NULL;
     float* dlv = backward ? m->dlv : NULL;
@@ -592,7 +612,7 @@ gd_status gd_cvae_decode(gd_cvae* m, const float* z, const float* y, float* xf, 
     dec_forward(m);
     combine(m, B);
     size_t nb = (size_t)B * m->D;
-    if (m->s.recon == GD_RECON_MSE) {
+    if (m->s.recon != GD_RECON_BCE_LOGITS) {
         memcpy(xf, m->xf, sizeof(float) * nb);
     } else {
         gd_sigmoid_forward(m->sx, m->xf, nb);
@@ -612,7 +632,7 @@ gd_status gd_cvae_decode_backward(gd_cvae* m, const float* dxf, float* dz, float
     if (B == 0) return GD_OK;
     int n = m->s.n, D = m->D;
     size_t nb = (size_t)B * D;
-    if (m->s.recon == GD_RECON_MSE) {
+    if (m->s.recon != GD_RECON_BCE_LOGITS) {
         memcpy(m->dxf, dxf, sizeof(float) * nb);
     } else {
         for (size_t i = 0; i < nb; i++) m->dxf[i] = dxf[i] * m->sx[i] * (1.0f - m->sx[i]);
@@ -646,7 +666,7 @@ gd_status gd_cvae_decode_parts(gd_cvae* m, const float* z, float* parts, int B, 
     for (int g = 0; g < n; g++)
         for (int r = m->row_off[g]; r < m->row_off[g + 1]; r++) {
             float* dst = parts + ((size_t)m->row_img[r] * n + g) * D;
-            if (m->s.recon == GD_RECON_MSE) memcpy(dst, out + (size_t)r * D, sizeof(float) * D);
+            if (m->s.recon != GD_RECON_BCE_LOGITS) memcpy(dst, out + (size_t)r * D, sizeof(float) * D);
             else gd_sigmoid_forward(dst, out + (size_t)r * D, (size_t)D);
         }
     return GD_OK;

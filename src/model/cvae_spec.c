@@ -61,7 +61,8 @@ gd_status gd_cvae_spec_check(const gd_cvae_spec* s, gd_error* err) {
         return SPEC_FAIL("image size %dx%d outside 1..4096", s->h, s->w);
     if (s->n < 1 || s->n > 64) return SPEC_FAIL("model.n_components = %d outside 1..64", s->n);
     if (s->k < 1 || s->k > 4096) return SPEC_FAIL("model.k = %d outside 1..4096", s->k);
-    if (s->recon != GD_RECON_MSE && s->recon != GD_RECON_BCE_LOGITS) return SPEC_FAIL("unknown model.recon");
+    if (s->recon != GD_RECON_MSE && s->recon != GD_RECON_BCE_LOGITS && s->recon != GD_RECON_MSE_SIGMOID)
+        return SPEC_FAIL("unknown model.recon");
     if (s->kl != GD_KL_GATED && s->kl != GD_KL_MEAN) return SPEC_FAIL("unknown model.kl");
     if (s->act != GD_ACT_RELU && s->act != GD_ACT_ELU) return SPEC_FAIL("unknown model.activation");
     if (!(s->C >= 0.0f) || s->C > 1e6f) return SPEC_FAIL("model.C = %g outside [0, 1e6]", (double)s->C);
@@ -98,7 +99,9 @@ gd_status gd_cvae_spec_check(const gd_cvae_spec* s, gd_error* err) {
     return GD_OK;
 }
 
-static const char* recon_name(gd_recon_kind r) { return r == GD_RECON_BCE_LOGITS ? "bce_logits" : "mse"; }
+static const char* recon_name(gd_recon_kind r) {
+    return r == GD_RECON_BCE_LOGITS ? "bce_logits" : r == GD_RECON_MSE_SIGMOID ? "mse_sigmoid" : "mse";
+}
 static const char* kl_name(gd_kl_kind k) { return k == GD_KL_MEAN ? "mean" : "gated"; }
 static const char* act_name(gd_act_kind a) { return a == GD_ACT_ELU ? "elu" : "relu"; }
 
@@ -165,7 +168,11 @@ gd_status gd_cvae_spec_parse(const char* text, gd_cvae_spec* s, gd_error* err) {
         else if (!strcmp(key, "w")) ok = (s->w = parse_int(val)) >= 0;
         else if (!strcmp(key, "n")) ok = (s->n = parse_int(val)) >= 0;
         else if (!strcmp(key, "k")) ok = (s->k = parse_int(val)) >= 0;
-        else if (!strcmp(key, "recon")) s->recon = !strcmp(val, "mse") ? GD_RECON_MSE : !strcmp(val, "bce_logits") ? GD_RECON_BCE_LOGITS : (ok = 0, 0);
+        else if (!strcmp(key, "recon"))
+            s->recon = !strcmp(val, "mse")           ? GD_RECON_MSE
+                       : !strcmp(val, "bce_logits")  ? GD_RECON_BCE_LOGITS
+                       : !strcmp(val, "mse_sigmoid") ? GD_RECON_MSE_SIGMOID
+                                                     : (ok = 0, 0);
         else if (!strcmp(key, "kl")) s->kl = !strcmp(val, "gated") ? GD_KL_GATED : !strcmp(val, "mean") ? GD_KL_MEAN : (ok = 0, 0);
         else if (!strcmp(key, "act")) s->act = !strcmp(val, "relu") ? GD_ACT_RELU : !strcmp(val, "elu") ? GD_ACT_ELU : (ok = 0, 0);
         else if (!strcmp(key, "C")) {

@@ -27,7 +27,9 @@ gd_status gd_cvae_spec_from_config(const gd_config* cfg, int h, int w, int n_dat
     else if (!strcmp(arch, "conv")) s->arch = GD_CVAE_CONV;
     else return gd_config_error(cfg, "model.arch", err, "use mlp or conv", "unknown architecture '%s'", arch);
     s->k = (int)gd_config_int(cfg, "model.k");
-    s->recon = gd_config_is(cfg, "model.recon", "bce_logits") ? GD_RECON_BCE_LOGITS : GD_RECON_MSE;
+    s->recon = gd_config_is(cfg, "model.recon", "bce_logits")    ? GD_RECON_BCE_LOGITS
+               : gd_config_is(cfg, "model.recon", "mse_sigmoid") ? GD_RECON_MSE_SIGMOID
+                                                                 : GD_RECON_MSE;
     s->kl = gd_config_is(cfg, "model.kl", "mean") ? GD_KL_MEAN : GD_KL_GATED;
     s->C = (float)gd_config_float(cfg, "model.C");
     s->act = gd_config_is(cfg, "model.activation", "elu") ? GD_ACT_ELU : GD_ACT_RELU;

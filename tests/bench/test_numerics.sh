@@ -2,7 +2,7 @@
 # Numerics check against the PyTorch reference (bench/reference.py, llm.c's pattern): for a fixed batch, noise
 # and weights, gendec and PyTorch agree on the loss terms, every parameter gradient, 10 Adam steps, 50 Eq. 3
 # steps of (z, y) and an Eq. 2 refinement, for the MNIST mlp and conv models and two small variants that cover
-# the other options (bce_logits, mean KL, ELU, C != 1, "same"-padded output conv, kernel 5). Tolerances and why:
+# the other options (bce_logits, mse_sigmoid, mean KL, ELU, C != 1, "same"-padded output conv, kernel 5). Tolerances and why:
 # bench/README.md. Skipped (77) when /usr/bin/python3 lacks torch, h5py or numpy. A tampered dump must fail.
 set -euo pipefail
 py=/usr/bin/python3
@@ -22,6 +22,8 @@ specs=(
     "arch=conv h=28 w=28 n=10 k=4 recon=mse kl=gated C=1 act=relu ch=16,32,64 kernel=3 dec_start=4 out_kernel=5"
     "arch=mlp h=12 w=10 n=3 k=2 recon=bce_logits kl=mean C=0.5 act=elu enc=64 dec=32,48"
     "arch=conv h=16 w=16 n=4 k=3 recon=bce_logits kl=gated C=2 act=elu ch=8,16 kernel=5 dec_start=4 out_kernel=3"
+    "arch=mlp h=12 w=10 n=3 k=2 recon=mse_sigmoid kl=gated C=1 act=relu enc=64 dec=32,48"
+    "arch=conv h=16 w=16 n=4 k=3 recon=mse_sigmoid kl=mean C=1 act=elu ch=8,16 kernel=5 dec_start=4 out_kernel=3"
 )
 for spec in "${specs[@]}"; do
     "$GD_BINARY" bench dump --spec "$spec" --out "$tmp/dump.h5"

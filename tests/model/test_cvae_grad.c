@@ -136,7 +136,7 @@ static void check_generator(const char* what, gd_cvae_spec* s, int B) {
     md = 0;
     for (int i = 0; i < B * nk; i++) md = fmax(md, fabs(dz[i] - dz2[i]));
     CHECK_MSG(md < 1e-4, "%s: routed dz differs from dense by %g", what, md);
-    /* parts: x_f = Σ y_i part_i (mse) or sigmoid(Σ y_i logit(part_i)) (bce) */
+    /* parts: x_f = Σ y_i part_i (mse, mse_sigmoid: parts in (0,1)) or sigmoid(Σ y_i logit(part_i)) (bce) */
     CHECK_OK(gd_cvae_decode_parts(m, z, parts, B, &err), &err);
     md = 0;
     for (int b = 0; b < B; b++)
@@ -151,6 +151,11 @@ static void check_generator(const char* what, gd_cvae_spec* s, int B) {
             md = fmax(md, fabs(acc - xf[b * D + pix]));
         }
     CHECK_MSG(md < 1e-4, "%s: parts do not add up to x_f (max diff %g)", what, md);
+    if (s->recon == GD_RECON_MSE_SIGMOID) {
+        int inside = 1;
+        for (int i = 0; i < B * n * D; i++) inside &= parts[i] > 0 && parts[i] < 1;
+        CHECK_MSG(inside, "%s: a sigmoid component image outside (0, 1)", what);
+    }
     /* encode: the mean the training step samples around (eps = 0 -> z = mu) */
     float x[B * D], mu[B * nk], lv[B * nk];
     for (int i = 0; i < B * D; i++) x[i] = frand();
@@ -163,23 +168,24 @@ static void check_generator(const char* what, gd_cvae_spec* s, int B) {
 
 int main(void) {
     gd_cvae_spec s;
-    const gd_recon_kind recons[2] = {GD_RECON_MSE, GD_RECON_BCE_LOGITS};
+    const gd_recon_kind recons[3] = {GD_RECON_MSE, GD_RECON_BCE_LOGITS, GD_RECON_MSE_SIGMOID};
+    const char* rname[3] = {"mse", "bce_logits", "mse_sigmoid"};
     const gd_kl_kind kls[2] = {GD_KL_GATED, GD_KL_MEAN};
     char what[128];
     for (int act = 0; act < 2; act++)
-    for (int r = 0; r < 2; r++)
+    for (int r = 0; r < 3; r++)
         for (int q = 0; q < 2; q++) {
             /* MLP: 5x5 images, n 3, k 2, encoder [6, 5], decoder [4] */
             gd_cvae_spec_default(&s, 5, 5, 3);
             s.k = 2, s.n_enc = 2, s.enc[0] = 6, s.enc[1] = 5, s.n_dec = 1, s.dec[0] = 4;
             s.recon = recons[r], s.kl = kls[q], s.C = 0.7f, s.act = act ? GD_ACT_RELU : GD_ACT_ELU;
-            snprintf(what, sizeof what, "mlp %s %s %s", r ? "bce_logits" : "mse", q ? "mean" : "gated", act ? "relu" : "elu");
+            snprintf(what, sizeof what, "mlp %s %s %s", rname[r], q ? "mean" : "gated", act ? "relu" : "elu");
             check_spec(what, &s, 3, 0);
             /* conv: 6x6 images, channels [2, 3], kernel 3, dec_start 2 -> 8 -> valid 3x3 -> 6 */
             gd_cvae_spec_default(&s, 6, 6, 3);
             s.arch = GD_CVAE_CONV, s.k = 2, s.n_ch = 2, s.ch[0] = 2, s.ch[1] = 3, s.kernel = 3, s.dec_start = 2;
             s.out_kernel = 3, s.recon = recons[r], s.kl = kls[q], s.C = 1.3f, s.act = act ? GD_ACT_RELU : GD_ACT_ELU;
-            snprintf(what, sizeof what, "conv %s %s %s", r ? "bce_logits" : "mse", q ? "mean" : "gated", act ? "relu" : "elu");
+            snprintf(what, sizeof what, "conv %s %s %s", rname[r], q ? "mean" : "gated", act ? "relu" : "elu");
             check_spec(what, &s, 3, 0);
         }
     /* ELU, fractional gates, a "same"-padded final conv (8x8 from dec_start 2) */
@@ -196,11 +202,15 @@ int main(void) {
     check_generator("generator mlp mse", &s, 3);
     s.recon = GD_RECON_BCE_LOGITS;
     check_generator("generator mlp bce", &s, 3);
+    s.recon = GD_RECON_MSE_SIGMOID;
+    check_generator("generator mlp mse_sigmoid", &s, 3);
     gd_cvae_spec_default(&s, 6, 6, 3);
     s.arch = GD_CVAE_CONV, s.k = 2, s.n_ch = 2, s.ch[0] = 2, s.ch[1] = 3, s.kernel = 3, s.dec_start = 2;
     s.out_kernel = 3, s.act = GD_ACT_ELU;
     check_generator("generator conv mse", &s, 3);
     s.recon = GD_RECON_BCE_LOGITS;
     check_generator("generator conv bce", &s, 3);
+    s.recon = GD_RECON_MSE_SIGMOID;
+    check_generator("generator conv mse_sigmoid", &s, 3);
     return gd_test_done("test_cvae_grad");
 }

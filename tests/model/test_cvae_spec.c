@@ -66,6 +66,11 @@ int main(void) {
     gd_cvae_spec_format(&t, b, sizeof b);
     CHECK(strcmp(a, b) == 0);
     CHECK(t.recon == GD_RECON_BCE_LOGITS && t.kl == GD_KL_MEAN && t.C == 0.25f && t.act == GD_ACT_ELU);
+    s.recon = GD_RECON_MSE_SIGMOID;
+    gd_cvae_spec_format(&s, a, sizeof a);
+    CHECK(strstr(a, " recon=mse_sigmoid ") != NULL);
+    CHECK_OK(gd_cvae_spec_parse(a, &t, &err), &err);
+    CHECK(t.recon == GD_RECON_MSE_SIGMOID);
     CHECK(gd_cvae_spec_parse("arch=resnet h=28 w=28 n=10 k=4", &t, &err) == GD_EFORMAT);
     CHECK(gd_cvae_spec_parse("h=28 w=28 n=10 k=4 bogus=1", &t, &err) == GD_EFORMAT);
     CHECK(gd_cvae_spec_parse("", &t, &err) == GD_EFORMAT);
