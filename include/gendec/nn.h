@@ -128,6 +128,14 @@ void gd_adam_reset(gd_adam* a);
 /* One step on params[0..n) with gradient grad[0..n); n must equal a->n. */
 void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n);
 
+/* One step on params[0..n) whose gradient is scale · (grads[0] + grads[1] + ... + grads[n_grads-1]) (summed in
+ * that order, then scaled, each in float: bitwise gd_adam_step on the summed and scaled gradient), with the moments
+ * m[0..n), v[0..n) given explicitly (a->m / a->v are not used; a->t and the hyperparameters are). zero_grads = 1
+ * sets every grads[k][0..n) to 0 after reading it. One pass over the data: the data-parallel trainer's fused
+ * reduce + Adam over node-shared gradients. The arrays must not overlap. */
+void gd_adam_step_sum(gd_adam* a, float* params, float* m, float* v, float* const* grads, int n_grads, float scale,
+                      int zero_grads, size_t n);
+
 /* Frees the moments. Safe to call twice. */
 void gd_adam_free(gd_adam* a);
 

@@ -92,6 +92,22 @@ typedef struct {
 
 typedef void (*gd_train_progress_fn)(void* user, const gd_train_progress* p);
 
+/* How the ranks exchange the gradient and the weights (train.comm in the config).
+ * GD_TRAIN_COMM_MPI: the generic path above (MPI_Reduce_scatter, Adam on this rank's block, MPI_Allgatherv).
+ * GD_TRAIN_COMM_SHM: node-shared memory (MPI-3 MPI_Win_allocate_shared over MPI_COMM_TYPE_SHARED): each rank's
+ *   gradient lives in a node-shared window; after backward and one collective, local rank r sums block
+ *   gd_dist_block(n_params, r, ranks per node) of every local rank's gradient, scales by 1/size and runs Adam on
+ *   it in one pass (gd_adam_step_sum), zeroing those gradient blocks as it reads them (no separate zeroing pass),
+ *   and writes the weights into a node-shared weights window that every local rank's model reads directly (no
+ *   allgather); the Adam moments are node-shared too (no gather for a checkpoint); a node barrier ends the step.
+ *   With several nodes the locally summed block r is MPI_Allreduce'd over the ranks of local rank r on every
+ *   node before Adam, so every node computes the same weights. Needs the same number of ranks on every node and
+ *   replicated_adam = 0. With 2 ranks the weights are bitwise those of the MPI path (same sums, same order).
+ * GD_TRAIN_COMM_AUTO (default): SHM when possible and useful (equal ranks per node, more than one per node),
+ *   else MPI. While the loop runs, params->data and params->grad point into the windows; at the end they point
+ *   back to the block's own buffers, which then hold the final weights. */
+typedef enum { GD_TRAIN_COMM_AUTO = 0, GD_TRAIN_COMM_SHM, GD_TRAIN_COMM_MPI } gd_train_comm;
+
 typedef struct {
     int64_t global_batch;       /* images per step over all ranks */
     int64_t epochs;             /* epochs to train */
@@ -106,6 +122,9 @@ typedef struct {
     const char* config_yaml;    /* stored in the file (NULL = "") */
     int resume;                 /* continue from path */
     int replicated_adam;        /* 1: allreduce the gradient and run Adam on all weights on every rank */
+    gd_train_comm comm_mode;    /* how the gradient and weights move between ranks (size > 1); see above */
+    int shm_node_ranks;         /* testing: > 0 splits each node into groups of this many ranks, which the shm
+                                 * path then treats as nodes (exercises its multi-node code on one machine) */
     volatile sig_atomic_t* stop; /* set asynchronously (signal handler) to request checkpoint + stop; may be NULL */
     gd_train_progress_fn progress;
     void* progress_user;
@@ -127,7 +146,10 @@ typedef struct {
     double comm_seconds;     /* gradient reduction, weight gather and the per-step metric allreduce */
     double sync_seconds;     /* part of comm_seconds: the step's first collective (status agreement), i.e. waiting
                               * for the slowest rank's forward + backward (load imbalance), no gradient bytes */
-    double optim_seconds;    /* zeroing the gradient and Adam */
+    double optim_seconds;    /* zeroing the gradient and Adam; on the shm path the fused pass (summing the local
+                              * ranks' gradient blocks, zeroing them, Adam), and comm_seconds holds only the
+                              * collectives and barriers */
+    int comm_shm;            /* 1: the shm path ran (see gd_train_comm) */
     int n_metrics;
     double* epoch_metrics;
     int stopped;             /* 1 when stopped by *stop (GD_EINTR returned) */

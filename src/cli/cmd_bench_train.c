@@ -13,15 +13,20 @@
 
 static const char* bench_train_usage =
     "usage: gendec bench train [--quick] [--threads T] [--models mlp,conv,cnn] [--batches 32,256] [--seconds S]\n"
-    "                          [--no-spawn] [--json]\n\n"
+    "                          [--comm auto|shm|mpi] [--no-spawn] [--json]\n\n"
     "Trains the MNIST models (the default mlp c-VAE 784-512-256 / 10 x 4-256-512-784, the authors' conv c-VAE,\n"
     "the LeNet CNN) on synthetic 28x28 images with one-hot labels through gd_train_run, and prints images/s,\n"
     "achieved GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image) and its fraction\n"
     "of the sgemm roof measured at the same setting (cblas_sgemm 1024^3, all ranks at once). 'model', 'comm' and\n"
     "'adam' are the shares of the wall time spent in the model's forward + backward, in the gradient reduction /\n"
-    "weight gather / metric allreduce, and in zeroing the gradient + Adam (mean over ranks). 'img/cpu-s' is images\n"
-    "per CPU-second summed over ranks and threads: on a machine shared with other jobs it shows the work done\n"
-    "apart from waiting for a CPU (MPI waits busy-poll, so they count as CPU time).\n"
+    "weight gather / metric allreduce, and in zeroing the gradient + Adam (mean over ranks). --comm picks the\n"
+    "trainer's exchange (train.comm; default auto) and the row's model name ends in /shm or /mpi on 2+ ranks: on\n"
+    "the shm path (node-shared memory) there is no gradient copy and no weight gather; summing the local ranks'\n"
+    "gradient blocks happens inside the fused zero + Adam pass and counts as 'adam', and 'comm' is only the\n"
+    "status/metric allreduces and the node barrier (including waiting for the slower rank). 'img/cpu-s' is images\n"
+    "per CPU-second summed over ranks and threads (including each run's setup, which for the shm path is\n"
+    "allocating and first touching the shared windows, ~0.1-0.4 s here): on a machine shared with other jobs it\n"
+    "shows the work done apart from waiting for a CPU (MPI waits busy-poll, so they count as CPU time).\n"
     "Run plainly it measures 1 rank x T threads (T = 2) and then starts itself under 'mpiexec -n 2' with one\n"
     "thread per rank (unless --no-spawn); under mpiexec it measures R ranks x T threads (T = 1).\n"
     "--json: one JSON line per row instead (for bench/scaling), with seconds per step in the model, in all\n"
@@ -37,6 +42,7 @@ static double cpu_seconds(void) {
 
 typedef struct {
     int rank, size, threads, json;
+    gd_train_comm comm_mode;
     MPI_Comm comm;
     double seconds, roof;
     gd_train_data data;
@@ -50,14 +56,14 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
     gd_train_opts_default(&o);
     o.global_batch = batch;
     o.comm = c->comm;
+    o.comm_mode = c->comm_mode;
     o.kind = "bench";
     o.max_steps = 3;
     gd_train_result r;
-    double t0 = gd_now();
     gd_status st = gd_train_run(&wt, &c->data, &o, &r, err); /* warm-up and calibration */
+    double per_step = r.wall_seconds / 3; /* the loop alone, without the run's setup */
     gd_train_result_free(&r);
     if (st) return st;
-    double per_step = (gd_now() - t0) / 3;
     int64_t steps = (int64_t)(c->seconds / (per_step > 1e-6 ? per_step : 1e-6));
     if (steps < 5) steps = 5;
     if (steps > 100000) steps = 100000;
@@ -72,6 +78,9 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
                        r.sync_seconds / r.wall_seconds};
     if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, share, 4, MPI_DOUBLE, MPI_SUM, c->comm);
     double step_s = r.wall_seconds / (double)r.steps_this_run;
+    const char* path = c->size < 2 ? "" : r.comm_shm ? "shm" : "mpi";
+    char label[64];
+    snprintf(label, sizeof label, "%s%s%s", name, *path ? "/" : "", path);
     gd_train_result_free(&r);
     if (c->rank == 0 && c->json) {
         double load = -1;
@@ -81,13 +90,13 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
         printf("{\"bench\": \"train\", \"model\": \"%s\", \"batch\": %lld, \"ranks\": %d, \"threads\": %d, "
                "\"images_per_s\": %.3f, \"images_per_cpu_s\": %.3f, \"gflops\": %.3f, \"roof_gflops\": %.3f, "
                "\"mflop_per_image\": %.4f, \"step_s\": %.6e, \"model_s\": %.6e, \"comm_s\": %.6e, \"sync_s\": %.6e, "
-               "\"adam_s\": %.6e, \"steps\": %lld, \"loadavg\": %.2f}\n",
+               "\"adam_s\": %.6e, \"steps\": %lld, \"loadavg\": %.2f, \"comm\": \"%s\"}\n",
                name, (long long)batch, c->size, c->threads, ips, (double)steps * batch / cpu, gf, c->roof,
                flop_per_img / 1e6, step_s, step_s * share[0] / c->size, step_s * share[1] / c->size,
-               step_s * share[3] / c->size, step_s * share[2] / c->size, (long long)steps, load);
+               step_s * share[3] / c->size, step_s * share[2] / c->size, (long long)steps, load, path);
         fflush(stdout);
     } else if (c->rank == 0) {
-        printf("%-12s %6lld %3d x %-3d %10.0f %9.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", name,
+        printf("%-14s %6lld %3d x %-3d %10.0f %9.0f %9.1f %7.1f%% %6.0f%% %5.0f%% %5.0f%% %7lld\n", label,
                (long long)batch, c->size, c->threads, ips, (double)steps * batch / cpu, gf, 100 * gf / c->roof,
                100 * share[0] / c->size, 100 * share[1] / c->size, 100 * share[2] / c->size, (long long)steps);
         fflush(stdout);
@@ -109,6 +118,7 @@ static int parse_ints(const char* s, int64_t* v) {
 
 int cli_bench_train(int argc, char** argv) {
     int quick = 0, no_spawn = 0, threads = 0, json = 0;
+    const char* comm_arg = "auto";
     const char* models = "mlp,conv";
     int64_t batches[8] = {32, 256};
     int n_batches = 2;
@@ -127,6 +137,9 @@ int cli_bench_train(int argc, char** argv) {
             json = 1;
         } else if ((t = cli_take(argc, argv, &i, "--threads", &v))) {
             if (t < 0 || (threads = atoi(v)) < 1) return cli_usage_error("bench train", "--threads needs a number >= 1");
+        } else if ((t = cli_take(argc, argv, &i, "--comm", &comm_arg))) {
+            if (t < 0 || (strcmp(comm_arg, "auto") && strcmp(comm_arg, "shm") && strcmp(comm_arg, "mpi")))
+                return cli_usage_error("bench train", "--comm needs auto, shm or mpi");
         } else if ((t = cli_take(argc, argv, &i, "--models", &models))) {
             if (t < 0) return cli_usage_error("bench train", "--models needs a list (mlp,conv,cnn)");
         } else if ((t = cli_take(argc, argv, &i, "--batches", &v))) {
@@ -160,6 +173,8 @@ int cli_bench_train(int argc, char** argv) {
     c.threads = threads ? threads : (c.size > 1 ? 1 : 2);
     c.seconds = seconds;
     c.json = json;
+    c.comm_mode = !strcmp(comm_arg, "shm") ? GD_TRAIN_COMM_SHM : !strcmp(comm_arg, "mpi") ? GD_TRAIN_COMM_MPI
+                                                                                       : GD_TRAIN_COMM_AUTO;
     openblas_set_num_threads(c.threads);
     /* the roof: sgemm 1024^3 on every rank at the same time */
     if (c.size > 1) MPI_Barrier(c.comm);
@@ -187,7 +202,7 @@ int cli_bench_train(int argc, char** argv) {
     if (c.rank == 0 && !json) {
         printf("training throughput (sgemm roof at this setting: %.1f GFLOP/s over %d rank%s x %d thread%s)\n", c.roof,
                c.size, c.size > 1 ? "s" : "", c.threads, c.threads > 1 ? "s" : "");
-        printf("%-12s %6s %9s %10s %9s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s",
+        printf("%-14s %6s %9s %10s %9s %9s %8s %7s %6s %6s %7s\n", "model", "batch", "ranks x T", "images/s",
                "img/cpu-s", "GFLOP/s", "of roof", "model", "comm", "adam", "steps");
     }
     gd_error err;
@@ -246,7 +261,7 @@ int cli_bench_train(int argc, char** argv) {
             len = snprintf(cmd, sizeof cmd, "mpiexec %s--oversubscribe -n 2 '%s' bench train --threads 1",
                            geteuid() == 0 ? "--allow-run-as-root " : "", exe);
         }
-        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --models %s --seconds %g%s --batches", models, seconds,
+        len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --models %s --comm %s --seconds %g%s --batches", models, comm_arg, seconds,
                         json ? " --json" : "");
         for (int bi = 0; bi < n_batches; bi++)
             len += snprintf(cmd + len, sizeof cmd - (size_t)len, "%s%lld", bi ? "," : " ", (long long)batches[bi]);

@@ -204,6 +204,8 @@ int cmd_train(int argc, char** argv) {
     o.resume = resume;
     o.stop = stop_requested;
     o.comm = comm;
+    const char* cm = gd_config_string(cfg, "train.comm");
+    o.comm_mode = !strcmp(cm, "shm") ? GD_TRAIN_COMM_SHM : !strcmp(cm, "mpi") ? GD_TRAIN_COMM_MPI : GD_TRAIN_COMM_AUTO;
     char comps[GD_DATA_MAX_COMPONENTS * GD_DATA_NAME_LEN + 16] = "", cls[GD_DATA_MAX_CLASSES * GD_DATA_NAME_LEN + 16] = "";
     for (int i = 0; i < ds.n_components; i++) {
         if (i) strcat(comps, ",");

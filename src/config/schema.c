@@ -105,6 +105,10 @@ static const gd_config_key schema[] = {
     KI("train.checkpoint_every", "1000", 0, 1e12, "write a checkpoint every n steps (0 = only at the end)"),
     KI("train.log_every", "100", 0, 1e12, "log the losses every n steps (0 = never)"),
     KI("train.threads", "0", 0, 1024, "BLAS threads per rank (0 = leave OpenBLAS's default)"),
+    KE("train.comm", "auto", "auto|shm|mpi",
+       "gradient and weight exchange (more than one rank): shm = node-shared memory windows (fused reduce + Adam, "
+       "no weight gather), mpi = reduce-scatter + allgather, auto = shm when every node has the same number (> 1) "
+       "of ranks"),
 
     /* ---- infer (classification, paper 3.2) ---- */
     KI("infer.steps", "50", 0, 1e6, "Adam steps on (z, y) for Eq. 3 (authors: 50; traffic signs 30)"),

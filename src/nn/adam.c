@@ -46,6 +46,46 @@ void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n) {
     }
 }
 
+/* Chunks of GD_ADAM_CHUNK floats: the summed gradient stays in L1 between the sum and the update. */
+#define GD_ADAM_CHUNK 1024
+
+void gd_adam_step_sum(gd_adam* a, float* params, float* m, float* v, float* const* grads, int n_grads, float scale,
+                      int zero_grads, size_t n) {
+    a->t++;
+    double bc1 = 1.0 - pow(a->beta1, (double)a->t);
+    double bc2 = 1.0 - pow(a->beta2, (double)a->t);
+    const float w1 = (float)(1.0 - a->beta1), b2 = (float)a->beta2, w2 = (float)(1.0 - a->beta2);
+    const float neg_step = (float)(-(a->lr / bc1)), bc2_sqrt = (float)sqrt(bc2), eps = (float)a->eps;
+    float gs[GD_ADAM_CHUNK] __attribute__((aligned(64)));
+    for (size_t c0 = 0; c0 < n; c0 += GD_ADAM_CHUNK) {
+        const size_t len = n - c0 < GD_ADAM_CHUNK ? n - c0 : GD_ADAM_CHUNK;
+        const float* restrict g0 = grads[0] + c0;
+        if (n_grads == 2) {
+            const float* restrict g1 = grads[1] + c0;
+            for (size_t i = 0; i < len; i++) gs[i] = (g0[i] + g1[i]) * scale;
+        } else {
+            for (size_t i = 0; i < len; i++) gs[i] = g0[i];
+            for (int k = 1; k < n_grads; k++) {
+                const float* restrict gk = grads[k] + c0;
+                for (size_t i = 0; i < len; i++) gs[i] += gk[i];
+            }
+            for (size_t i = 0; i < len; i++) gs[i] *= scale;
+        }
+        if (zero_grads)
+            for (int k = 0; k < n_grads; k++) memset(grads[k] + c0, 0, sizeof(float) * len);
+        float* restrict mc = m + c0;
+        float* restrict vc = v + c0;
+        float* restrict pc = params + c0;
+        for (size_t i = 0; i < len; i++) {
+            float g = gs[i];
+            mc[i] = mc[i] + w1 * (g - mc[i]);
+            vc[i] = vc[i] * b2 + w2 * g * g;
+            float denom = sqrtf(vc[i]) / bc2_sqrt + eps;
+            pc[i] = pc[i] + neg_step * mc[i] / denom;
+        }
+    }
+}
+
 void gd_adam_free(gd_adam* a) {
     gd_free(a->state);
     a->state = a->m = a->v = NULL;

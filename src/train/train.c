@@ -230,6 +230,188 @@ static gd_status gather_moments(const gd_adam* a, float* m_full, float* v_full, 
                              : gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "MPI_Gatherv of the Adam moments failed");
 }
 
+/* The node-shared buffers of the shm path (gd_train_comm). */
+typedef struct {
+    int on;
+    MPI_Comm node, cross;    /* ranks of this node; ranks with this local rank on every node */
+    int lrank, lsize, nnodes;
+    MPI_Win gwin, swin;      /* every local rank's gradient; the node's weights + Adam moments */
+    int gwin_ok, swin_ok;
+    float** g;               /* (lsize) the local ranks' gradients, total floats each */
+    float *w, *m, *v;        /* (total) each: node-shared weights, Adam m, Adam v */
+    float* sum;              /* (block) the locally summed block for the cross-node allreduce (nnodes > 1) */
+    float *own_data, *own_grad; /* the params block's own buffers, restored at the end */
+} shm_state;
+
+static gd_status mpi_fail(int rc, const char* what, gd_error* err) {
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "%s failed: %s", what, msg);
+}
+
+/* Memory barrier on both windows (MPI-3 shared memory model: sync, process synchronisation, sync). */
+static void shm_sync(const shm_state* h) {
+    MPI_Win_sync(h->gwin);
+    MPI_Win_sync(h->swin);
+}
+
+/* A node barrier between two memory barriers: every local rank's writes before it are seen after it. */
+static gd_status shm_barrier(const shm_state* h, gd_error* err) {
+    shm_sync(h);
+    int rc = MPI_Barrier(h->node);
+    shm_sync(h);
+    return rc == MPI_SUCCESS ? GD_OK : mpi_fail(rc, "MPI_Barrier of the node", err);
+}
+
+/* Decides whether the shm path runs (collective over comm) and sets up the node and cross communicators;
+ * h->on = 0 means use the MPI path. GD_ECONFIG when mode is SHM and the layout does not allow it. */
+static gd_status shm_plan(shm_state* h, const gd_train_opts* o, int rank, int size, gd_error* err) {
+    memset(h, 0, sizeof *h);
+    h->node = h->cross = MPI_COMM_NULL;
+    if (size < 2 || o->comm_mode == GD_TRAIN_COMM_MPI) return GD_OK;
+    if (o->replicated_adam) {
+        if (o->comm_mode == GD_TRAIN_COMM_SHM)
+            return gd_error_set(err, GD_ECONFIG, NULL, 0, 0, "set train.comm to auto or mpi",
+                                "train.comm = shm needs the sharded optimizer (replicated_adam = 0)");
+        return GD_OK;
+    }
+    int rc = MPI_Comm_split_type(o->comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &h->node);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)", err);
+    MPI_Comm_rank(h->node, &h->lrank);
+    if (o->shm_node_ranks > 0) {
+        MPI_Comm sub;
+        rc = MPI_Comm_split(h->node, h->lrank / o->shm_node_ranks, h->lrank, &sub);
+        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Comm_split of the node", err);
+        MPI_Comm_free(&h->node);
+        h->node = sub;
+        MPI_Comm_rank(h->node, &h->lrank);
+    }
+    MPI_Comm_size(h->node, &h->lsize);
+    int mm[2] = {h->lsize, -h->lsize};
+    rc = MPI_Allreduce(MPI_IN_PLACE, mm, 2, MPI_INT, MPI_MAX, o->comm);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce of the ranks per node", err);
+    int equal = mm[0] == -mm[1];
+    if (!equal || (o->comm_mode == GD_TRAIN_COMM_AUTO && h->lsize < 2)) {
+        MPI_Comm_free(&h->node);
+        if (o->comm_mode == GD_TRAIN_COMM_SHM && !equal)
+            return gd_error_set(err, GD_ECONFIG, NULL, 0, 0, "set train.comm to auto or mpi, or start as many ranks "
+                                "on every node", "train.comm = shm needs the same number of ranks on every node "
+                                "(between %d and %d here)", -mm[1], mm[0]);
+        return GD_OK;
+    }
+    h->nnodes = size / h->lsize;
+    rc = MPI_Comm_split(o->comm, h->lrank, rank, &h->cross);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Comm_split by local rank", err);
+    h->on = 1;
+    return GD_OK;
+}
+
+/* Allocates the windows (collective over the node), fills them from p (weights) and m_full / v_full (moments;
+ * NULL = zero) and points p->data / p->grad into them. */
+static gd_status shm_open(shm_state* h, gd_params* p, const float* m_full, const float* v_full, size_t b0,
+                          size_t b1, gd_error* err) {
+    const size_t P = p->total;
+    h->g = calloc((size_t)h->lsize, sizeof(float*));
+    if (h->nnodes > 1) h->sum = gd_alloc(sizeof(float) * (b1 - b0 ? b1 - b0 : 1));
+    if (!h->g || (h->nnodes > 1 && !h->sum))
+        return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (shared-memory path)");
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");
+    float* base = NULL;
+    int rc = MPI_Win_allocate_shared((MPI_Aint)(sizeof(float) * P), sizeof(float), info, h->node, &base, &h->gwin);
+    if (rc == MPI_SUCCESS) {
+        h->gwin_ok = 1;
+        rc = MPI_Win_allocate_shared((MPI_Aint)(h->lrank == 0 ? 3 * sizeof(float) * P : 0), sizeof(float), info,
+                                     h->node, &base, &h->swin);
+        if (rc == MPI_SUCCESS) h->swin_ok = 1;
+    }
+    MPI_Info_free(&info);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Win_allocate_shared of the gradient and weights", err);
+    for (int q = 0; q < h->lsize && rc == MPI_SUCCESS; q++) {
+        MPI_Aint sz;
+        int du;
+        rc = MPI_Win_shared_query(h->gwin, q, &sz, &du, &h->g[q]);
+    }
+    if (rc == MPI_SUCCESS) {
+        MPI_Aint sz;
+        int du;
+        rc = MPI_Win_shared_query(h->swin, 0, &sz, &du, &h->w);
+    }
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Win_shared_query", err);
+    h->m = h->w + P, h->v = h->w + 2 * P;
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, h->gwin);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, h->swin);
+    memset(h->g[h->lrank], 0, sizeof(float) * P);
+    /* every rank writes its own block of the weights and moments (first touch near the rank that updates it) */
+    memcpy(h->w + b0, p->data + b0, sizeof(float) * (b1 - b0));
+    if (m_full) {
+        memcpy(h->m + b0, m_full + b0, sizeof(float) * (b1 - b0));
+        memcpy(h->v + b0, v_full + b0, sizeof(float) * (b1 - b0));
+    } else {
+        memset(h->m + b0, 0, sizeof(float) * (b1 - b0));
+        memset(h->v + b0, 0, sizeof(float) * (b1 - b0));
+    }
+    gd_status st = shm_barrier(h, err);
+    if (st) return st;
+    h->own_data = p->data, h->own_grad = p->grad;
+    p->data = h->w, p->grad = h->g[h->lrank];
+    return GD_OK;
+}
+
+/* Copies the weights back into p's own buffers, points p at them again and frees everything (collective over
+ * the node; safe after a partial shm_plan / shm_open). */
+static void shm_close(shm_state* h, gd_params* p) {
+    if (h->own_data) {
+        shm_sync(h);
+        MPI_Barrier(h->node);
+        shm_sync(h);
+        memcpy(h->own_data, h->w, sizeof(float) * p->total);
+        memset(h->own_grad, 0, sizeof(float) * p->total);
+        p->data = h->own_data, p->grad = h->own_grad;
+        MPI_Barrier(h->node); /* nobody frees the windows while another rank still copies */
+    }
+    if (h->gwin_ok) {
+        if (h->own_data) MPI_Win_unlock_all(h->gwin);
+        MPI_Win_free(&h->gwin);
+    }
+    if (h->swin_ok) {
+        if (h->own_data) MPI_Win_unlock_all(h->swin);
+        MPI_Win_free(&h->swin);
+    }
+    if (h->cross != MPI_COMM_NULL) MPI_Comm_free(&h->cross);
+    if (h->node != MPI_COMM_NULL) MPI_Comm_free(&h->node);
+    free(h->g);
+    gd_free(h->sum);
+    memset(h, 0, sizeof *h);
+    h->node = h->cross = MPI_COMM_NULL;
+}
+
+/* The shm path's update of this rank's block [b0, b1): sums the block of every local rank's gradient (zeroing
+ * it), over the nodes when there are several, scales by inv and runs Adam; the caller barriers afterwards. */
+static gd_status shm_update(shm_state* h, gd_adam* a, size_t b0, size_t b1, float inv, gd_error* err) {
+    float* gb[64];
+    float** g = h->lsize <= 64 ? gb : malloc(sizeof(float*) * (size_t)h->lsize);
+    if (!g) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (gradient pointers)");
+    for (int q = 0; q < h->lsize; q++) g[q] = h->g[q] + b0;
+    const size_t n = b1 - b0;
+    gd_status st = GD_OK;
+    if (h->nnodes == 1) {
+        gd_adam_step_sum(a, h->w + b0, h->m + b0, h->v + b0, g, h->lsize, inv, 1, n);
+    } else {
+        memcpy(h->sum, g[0], sizeof(float) * n);
+        for (int q = 1; q < h->lsize; q++)
+            for (size_t i = 0; i < n; i++) h->sum[i] += g[q][i];
+        for (int q = 0; q < h->lsize; q++) memset(g[q], 0, sizeof(float) * n);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, h->sum, (int)n, MPI_FLOAT, MPI_SUM, h->cross);
+        if (rc != MPI_SUCCESS) st = mpi_fail(rc, "MPI_Allreduce of the gradient block across nodes", err);
+        else gd_adam_step_sum(a, h->w + b0, h->m + b0, h->v + b0, &h->sum, 1, inv, 0, n);
+    }
+    if (g != gb) free(g);
+    return st;
+}
+
 gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_opts* o, gd_train_result* res,
                        gd_error* err) {
     memset(res, 0, sizeof *res);
@@ -280,6 +462,8 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     uint8_t* lb = NULL;
     int32_t* cb = NULL;
     float* full = NULL;
+    shm_state h = {0};
+    h.node = h.cross = MPI_COMM_NULL;
     gd_status st = GD_OK;
     if (shard) {
         counts = malloc(sizeof(int) * (size_t)size);
@@ -295,6 +479,11 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
             counts[r] = (int)(b - a), displs[r] = (int)a;
         }
         gd_dist_block(p->total, rank, size, &s0, &s1);
+        if ((st = shm_plan(&h, o, rank, size, err))) goto done;
+        if (h.on) gd_dist_block(p->total, h.lrank, h.lsize, &s0, &s1); /* this rank's block within its node */
+    } else if (o->comm_mode == GD_TRAIN_COMM_SHM && size > 1 && o->replicated_adam) {
+        st = shm_plan(&h, o, rank, size, err); /* the error naming the conflict */
+        goto done;
     }
     if ((st = gd_adam_init(&adam, s1 - s0, o->lr, err))) goto done;
     adam.beta1 = o->beta1, adam.beta2 = o->beta2, adam.eps = o->eps;
@@ -315,6 +504,12 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     }
     if (size > 1 && (st = gd_dist_check_same(p->data, sizeof(float) * p->total, "initial weights", o->comm, err)))
         goto done;
+    if (h.on) {
+        st = shm_open(&h, p, o->resume ? cc.m_full : NULL, o->resume ? cc.v_full : NULL, s0, s1, err);
+        if ((st = agree(st, o->comm, size, err))) goto done;
+        cc.m_full = h.m, cc.v_full = h.v; /* node-shared: rank 0 writes them without a gather */
+        res->comm_shm = 1;
+    }
 
     double t0 = gd_now(), iv_sums[GD_TRAIN_MAX_METRICS] = {0};
     int64_t iv_images = 0, epoch_loaded = -1;
@@ -335,14 +530,17 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
             if (cb) cb[i] = d->classes[img];
         }
         double c0 = gd_now();
-        gd_params_zero_grad(p);
+        if (!h.on) gd_params_zero_grad(p); /* the shm path zeroes each block in the fused pass */
         double c1 = gd_now();
         double red[GD_TRAIN_MAX_METRICS + 2] = {0};
         st = t->step(t->self, xb, lb, cb, (int)nloc, (uint64_t)(s.step * gb + (int64_t)b0), grad_scale, red, err);
         double c2 = gd_now();
+        if (h.on) shm_sync(&h); /* this rank's gradient writes, before the collective that orders them */
         if ((st = agree(st, o->comm, size, err))) goto done;
         res->sync_seconds += gd_now() - c2;
-        if (shard) {
+        if (h.on) {
+            /* the fused pass reads the node-shared gradients after the metric allreduce */
+        } else if (shard) {
             /* block r of the summed gradient lands at the start of rank r's buffer */
             int rc = MPI_Reduce_scatter(MPI_IN_PLACE, p->grad, counts, MPI_FLOAT, MPI_SUM, o->comm);
             if (rc != MPI_SUCCESS) {
@@ -365,9 +563,16 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
                               "non-finite loss at step %lld (epoch %lld)", (long long)s.step, (long long)epoch);
             goto done;
         }
-        gd_adam_step(&adam, p->data + s0, p->grad, s1 - s0);
+        if (h.on) {
+            shm_sync(&h);
+            if ((st = shm_update(&h, &adam, s0, s1, 1.0f / (float)size, err))) goto done;
+        } else {
+            gd_adam_step(&adam, p->data + s0, p->grad, s1 - s0);
+        }
         double c4 = gd_now();
-        if (shard) {
+        if (h.on) {
+            if ((st = shm_barrier(&h, err))) goto done;
+        } else if (shard) {
             int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, p->data, counts, displs, MPI_FLOAT, o->comm);
             if (rc != MPI_SUCCESS) {
                 st = gd_error_set(err, GD_EMPI, NULL, 0, 0, NULL, "MPI_Allgatherv of the weights failed");
@@ -398,7 +603,7 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         int ckpt = o->path && (stop || (o->checkpoint_every > 0 && s.step % o->checkpoint_every == 0 && s.step < total));
         if (ckpt) {
             cc.wall_this_run = gd_now() - t0;
-            if (shard && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
+            if (shard && !h.on && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
             st = rank == 0 ? write_ckpt(&cc, 0, err) : GD_OK;
             if ((st = agree(st, o->comm, size, err))) goto done;
         }
@@ -426,7 +631,7 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
     }
     cc.wall_this_run = gd_now() - t0;
     if (!res->stopped && o->path) {
-        if (shard && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
+        if (shard && !h.on && (st = gather_moments(&adam, cc.m_full, cc.v_full, counts, displs, o->comm, err))) goto done;
         st = rank == 0 ? write_ckpt(&cc, 1, err) : GD_OK;
         st = agree(st, o->comm, size, err);
     }
@@ -442,6 +647,7 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         if (res->epoch_metrics) memcpy(res->epoch_metrics, s.history, sizeof(double) * (size_t)s.n_history * M);
     }
 done:
+    shm_close(&h, p);
     gd_adam_free(&adam);
     free(counts);
     free(displs);

@@ -1,6 +1,6 @@
 /* Data-parallel training on 2 ranks against the same training on 1 rank (each rank alone on MPI_COMM_SELF):
  * the per-step losses agree (relative difference < 1e-3) over a few hundred steps for the MLP and conv c-VAE
- * and the CNN; the weights stay identical across ranks (checksum check); a stop requested on one rank stops
+ * and the CNN, with train.comm = mpi, shm and shm over two pretend nodes (which agree bitwise); the weights stay identical across ranks (checksum check); a stop requested on one rank stops
  * both at the same step; a 2-rank stop + resume is bit-identical to the straight 2-rank run. */
 #include <math.h>
 #include <mpi.h>
@@ -85,6 +85,9 @@ static void destroy(int kind, void* m, gd_trainable* t) {
 
 /* Trains `steps` steps on comm, recording the per-step loss; returns the status. */
 static int replicated = 0;
+static gd_train_comm comm_mode = GD_TRAIN_COMM_AUTO;
+static int node_ranks = 0; /* > 0: the shm path treats groups of this many ranks as nodes */
+static int last_shm = -1;  /* result.comm_shm of the last run */
 
 static gd_status run(int kind, MPI_Comm comm, int64_t steps, const char* path, int resume, recorder* rec,
                      float* final_weights, gd_error* err) {
@@ -102,23 +105,55 @@ static gd_status run(int kind, MPI_Comm comm, int64_t steps, const char* path, i
     o.kind = kind == CNN ? "cnn" : "model";
     o.check_sync_every = 10;
     o.replicated_adam = replicated;
+    o.comm_mode = comm_mode;
+    o.shm_node_ranks = node_ranks;
     o.progress = record, o.progress_user = rec, o.progress_every = 1;
     o.stop = rec->flag;
     gd_train_data d = {images, labels, classes, N_IMG, D, NC};
     gd_train_result r;
     gd_status st = gd_train_run(&t, &d, &o, &r, err);
+    last_shm = r.comm_shm;
     if (final_weights) memcpy(final_weights, t.params->data, sizeof(float) * t.params->total);
     gd_train_result_free(&r);
     destroy(kind, m, &t);
     return st;
 }
 
+/* 1 rank against 2 ranks on the mpi path, the shm path and the shm path split into two 1-rank "nodes"; the
+ * three 2-rank runs agree with each other bitwise (2 ranks: the same sums in the same order). */
 static void compare(int kind, int64_t steps) {
-    static recorder one, two;
-    memset(&one, 0, sizeof one), memset(&two, 0, sizeof two);
+    static recorder one, two, shm, hier;
+    static float w_mpi[8192], w_shm[8192], w_hier[8192];
+    memset(&one, 0, sizeof one), memset(&two, 0, sizeof two), memset(&shm, 0, sizeof shm), memset(&hier, 0, sizeof hier);
     gd_error err;
+    gd_trainable t;
+    void* m = build(kind, &t, 16);
+    size_t P = t.params->total;
+    destroy(kind, m, &t);
+    CHECK(P <= 8192);
     CHECK_OK(run(kind, MPI_COMM_SELF, steps, NULL, 0, &one, NULL, &err), &err);
-    CHECK_OK(run(kind, MPI_COMM_WORLD, steps, NULL, 0, &two, NULL, &err), &err);
+    comm_mode = GD_TRAIN_COMM_MPI;
+    CHECK_OK(run(kind, MPI_COMM_WORLD, steps, NULL, 0, &two, w_mpi, &err), &err);
+    CHECK(last_shm == 0);
+    comm_mode = GD_TRAIN_COMM_SHM;
+    CHECK_OK(run(kind, MPI_COMM_WORLD, steps, NULL, 0, &shm, w_shm, &err), &err);
+    CHECK(last_shm == 1);
+    node_ranks = 1;
+    CHECK_OK(run(kind, MPI_COMM_WORLD, steps, NULL, 0, &hier, w_hier, &err), &err);
+    CHECK(last_shm == 1);
+    node_ranks = 0;
+    comm_mode = GD_TRAIN_COMM_AUTO;
+    double worst_shm = 0;
+    for (int64_t s = 1; s <= steps; s++) {
+        double a = fabs(two.loss[s] - shm.loss[s]) / fmax(1e-12, fabs(two.loss[s]));
+        double b = fabs(two.loss[s] - hier.loss[s]) / fmax(1e-12, fabs(two.loss[s]));
+        worst_shm = fmax(worst_shm, fmax(a, b));
+        double c = fabs(one.loss[s] - shm.loss[s]) / fmax(1e-12, fabs(one.loss[s]));
+        CHECK_MSG(c < 1e-3, "step %lld: 1 rank vs 2 ranks shm differ by %g", (long long)s, c);
+    }
+    CHECK_MSG(worst_shm < 1e-5, "shm and mpi paths differ by %g", worst_shm);
+    CHECK_MSG(memcmp(w_mpi, w_shm, sizeof(float) * P) == 0, "shm and mpi weights differ (2 ranks: same sums)");
+    CHECK_MSG(memcmp(w_mpi, w_hier, sizeof(float) * P) == 0, "2-node shm and mpi weights differ");
     double worst = 0;
     for (int64_t s = 1; s <= steps; s++) {
         double rel = fabs(one.loss[s] - two.loss[s]) / fmax(1e-12, fabs(one.loss[s]));
@@ -157,6 +192,7 @@ int main(int argc, char** argv) {
     gd_error err;
     float wa[4096], wb[4096];
     CHECK_OK(run(MLP, MPI_COMM_WORLD, 60, pa, 0, &ra, wa, &err), &err);
+    CHECK(last_shm == 1); /* auto on one node: the shm path */
     volatile sig_atomic_t flag = 0;
     rb.flag = &flag, rb.raise_at = 25;
     gd_status st = run(MLP, MPI_COMM_WORLD, 60, pb, 0, &rb, NULL, &err);
@@ -173,6 +209,20 @@ int main(int argc, char** argv) {
     destroy(MLP, m, &t);
     CHECK(P <= 4096);
     CHECK_MSG(memcmp(wa, wb, sizeof(float) * P) == 0, "2-rank stop + resume differs from the straight run");
+    /* a checkpoint of the shm path (node-shared moments, no gather) resumed on the mpi path: the same bits */
+    flag = 0;
+    rb.flag = &flag, rb.raise_at = 25;
+    CHECK(run(MLP, MPI_COMM_WORLD, 60, pb, 0, &rb, NULL, &err) == GD_EINTR);
+    flag = 0;
+    rb.flag = NULL;
+    comm_mode = GD_TRAIN_COMM_MPI;
+    CHECK_OK(run(MLP, MPI_COMM_WORLD, 60, pb, 1, &rb, wb, &err), &err);
+    comm_mode = GD_TRAIN_COMM_AUTO;
+    CHECK_MSG(memcmp(wa, wb, sizeof(float) * P) == 0, "shm stop + mpi resume differs from the straight run");
+    /* train.comm = shm with the replicated optimizer is a configuration error */
+    comm_mode = GD_TRAIN_COMM_SHM, replicated = 1;
+    CHECK(run(MLP, MPI_COMM_WORLD, 5, NULL, 0, &rb, NULL, &err) == GD_ECONFIG);
+    comm_mode = GD_TRAIN_COMM_AUTO, replicated = 0;
     CHECK_OK(gd_dist_check_same(wb, sizeof(float) * P, "final weights", MPI_COMM_WORLD, &err), &err);
     /* the sharded optimizer (default) gives the bits of the replicated one (2 ranks: same sums) */
     static recorder rc_;
