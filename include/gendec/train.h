@@ -8,9 +8,10 @@
  *     gathers only those images;
  *   - the model accumulates grad_scale · ∂(Σ over its rows of the row loss)/∂θ with grad_scale =
  *     size / global_batch; averaging the whole contiguous gradient over the ranks then gives the gradient of the
- *     mean loss over the global batch (the 1-rank gradient up to reduction order). By default (size > 1) the
- *     optimizer is sharded as in ZeRO stage 1: MPI_Reduce_scatter sums the gradient so that rank r receives its
- *     block gd_dist_block(n_params, r, size) only, scaled by 1/size as gd_dist_allreduce_mean does; Adam updates
+ *     mean loss over the global batch (the 1-rank gradient up to reduction order). With size > 1 the
+ *     optimizer is sharded as in ZeRO stage 1; on the mpi path (gd_train_comm below; on one node the default
+ *     picks the shm path, which shards the same way within each node without copies) MPI_Reduce_scatter sums
+ *     the gradient so that rank r receives its block gd_dist_block(n_params, r, size) only, scaled by 1/size as gd_dist_allreduce_mean does; Adam updates
  *     that block (each rank keeps the moments of its block); MPI_Allgatherv gives every rank all the weights.
  *     The weights are bitwise those of the replicated scheme (replicated_adam = 1: gd_dist_allreduce_mean, then
  *     Adam on everything on every rank) when the sums are formed in the same order (always with 2 ranks);
