@@ -192,6 +192,11 @@ gd_status gd_dataset_add_split(gd_dataset* ds, const char* name, int64_t start, 
 gd_status gd_idx_read_images(const char* path, uint8_t** pixels, int64_t* n, int* rows, int* cols,
                              gd_error* err);
 
+/* The same checks (magic, limits, the file's size against its header), but reads only the first `first` >= 1
+ * images: *n = min(first, the file's count). For benchmarks that must not hold a whole test set. */
+gd_status gd_idx_read_images_first(const char* path, int64_t first, uint8_t** pixels, int64_t* n, int* rows,
+                                   int* cols, gd_error* err);
+
 /* Reads an idx1 label file (magic 0x00000801, big-endian n): exact length 8 + n, every label < n_classes.
  * *labels is gd_alloc'd (n). */
 gd_status gd_idx_read_labels(const char* path, int n_classes, uint8_t** labels, int64_t* n, gd_error* err);

@@ -161,11 +161,27 @@ void cli_infer_segment_progress(void* ctx, int64_t done, int64_t total);
 int cmd_train(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
 
-/* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 /* Median of n > 0 doubles (sorts v in place). */
 double cli_median(double* v, int n);
 
+/* Median GFLOP/s of a row-major M x K times K x N sgemm over about min_seconds. */
 double cli_bench_sgemm_gflops(int m, int n, int k, double min_seconds);
+
+/* CPU seconds (user + system, all threads) used by this process so far (bench_timing.c). */
+double cli_cpu_seconds(void);
+
+/* A generator that forwards to `inner` and adds up the decoder (row, component) passes it ran, forward and
+ * backward, and the wall and CPU seconds spent inside decode and decode_backward (bench_timing.c). */
+typedef struct {
+    gd_generator inner;
+    double pairs_fwd, pairs_bwd, seconds, cpu;
+    const float* last_y; /* the last decode's y and want_dy: which pairs its backward runs */
+    int last_all;
+} cli_timed_gen;
+/* Zeroes t, wraps inner: *out is the generator to hand to the solver (ctx = t; t must outlive it). */
+void cli_timed_gen_wrap(cli_timed_gen* t, const gd_generator* inner, gd_generator* out);
+/* Zeroes the counters. */
+void cli_timed_gen_reset(cli_timed_gen* t);
 
 /* gendec bench dump (cmd_bench_dump.c): the numerics check's reference data for bench/reference.py. */
 int cli_bench_dump(int argc, char** argv);

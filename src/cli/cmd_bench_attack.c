@@ -10,19 +10,12 @@
 #include "gendec/model.h"
 #include "gendec/neat.h"
 
-/* CPU seconds used by this process (all threads). */
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Wall seconds per execution of body (median of 5 timed groups of about min_seconds/5 each) into result, and
  * the process CPU seconds per execution over all groups into cpu (on a shared machine the CPU time shows what
  * the code costs, the wall time what it got). */
 #define TIME_MEDIAN(result, cpu, min_seconds, body)                                   \
     do {                                                                              \
-        double t_[5], c0_ = cpu_now();                                                \
+        double t_[5], c0_ = cli_cpu_seconds();                                                \
         int all_ = 0;                                                                 \
         for (int r_ = 0; r_ < 5; r_++) {                                              \
             int reps_ = 0;                                                            \
@@ -34,7 +27,7 @@ static double cpu_now(void) {
             t_[r_] = dt_ / reps_;                                                     \
             all_ += reps_;                                                            \
         }                                                                             \
-        cpu = (cpu_now() - c0_) / all_;                                               \
+        cpu = (cli_cpu_seconds() - c0_) / all_;                                               \
         for (int i_ = 1; i_ < 5; i_++)                                                \
             for (int j_ = i_; j_ > 0 && t_[j_ - 1] > t_[j_]; j_--) {                  \
                 double x_ = t_[j_];                                                   \
@@ -168,9 +161,9 @@ int cli_bench_attack(int argc, char** argv) {
     gd_neat_run_config rc_ = {.height = H, .width = W, .classes = C, .target = 3, .generations = G, .threshold = 1.0f,
                               .seed = 1, .index = 3};
     gd_neat_run_result res;
-    double t0 = gd_now(), c0 = cpu_now();
+    double t0 = gd_now(), c0 = cli_cpu_seconds();
     TRY(gd_neat_run(&np, &rc_, gd_attack_cnn_classify, cnn, &res, &err));
-    double dt = gd_now() - t0, dc = cpu_now() - c0;
+    double dt = gd_now() - t0, dc = cli_cpu_seconds() - c0;
     printf("  NEAT run, population %d, %d generations: %.2f generations/s wall, %.2f /s CPU (%.0f and %.0f genome "
            "evaluations/s)\n",
            P, G, G / dt, G / dc, res.evaluations / dt, res.evaluations / dc);

@@ -11,43 +11,6 @@
 #include "gendec/dist.h"
 #include "gendec/model.h"
 
-/* A generator that forwards to the c-VAE and counts (row, decoder) passes and the time spent inside. */
-typedef struct {
-    gd_generator inner;
-    double pairs_fwd, pairs_bwd, seconds;
-    const float* last_y;
-    int last_all;
-} counting_gen;
-
-static gd_status cg_decode(void* ctx, const float* z, const float* y, float* xf, int B, int want_dy, gd_error* err) {
-    counting_gen* c = ctx;
-    double t0 = gd_now();
-    gd_status st = c->inner.decode(c->inner.ctx, z, y, xf, B, want_dy, err);
-    c->seconds += gd_now() - t0;
-    double pairs = 0;
-    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) pairs += want_dy || y[i] != 0.0f;
-    c->pairs_fwd += pairs;
-    c->last_all = want_dy;
-    c->last_y = y;
-    return st;
-}
-
-static gd_status cg_backward(void* ctx, const float* dxf, float* dz, float* dy, int B, gd_error* err) {
-    counting_gen* c = ctx;
-    double t0 = gd_now();
-    gd_status st = c->inner.decode_backward(c->inner.ctx, dxf, dz, dy, B, err);
-    c->seconds += gd_now() - t0;
-    double pairs = 0;
-    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) pairs += c->last_all || c->last_y[i] != 0.0f;
-    c->pairs_bwd += pairs;
-    return st;
-}
-
-static gd_status cg_encode(void* ctx, const float* x, float* z, int B, gd_error* err) {
-    counting_gen* c = ctx;
-    return c->inner.encode_mean(c->inner.ctx, x, z, B, err);
-}
-
 /* A barrier that sleeps instead of spinning, so that a rank waiting for rank 0's solo run leaves the core free. */
 static void lazy_barrier(MPI_Comm comm) {
     MPI_Request rq;
@@ -71,15 +34,11 @@ static gd_status run_one(gd_cvae* m, const float* x, const uint8_t* labels, int 
                          double dec_fwd_flops, bench_row* row, gd_error* err) {
     memset(row, 0, sizeof *row);
     const gd_cvae_spec* sp = gd_cvae_get_spec(m);
-    counting_gen cg;
-    memset(&cg, 0, sizeof cg);
-    gd_status st = gd_cvae_generator(m, &cg.inner, err);
+    cli_timed_gen cg;
+    gd_generator g;
+    gd_status st = gd_cvae_generator(m, &g, err);
     if (st) return st;
-    gd_generator g = cg.inner;
-    g.ctx = &cg;
-    g.decode = cg_decode;
-    g.decode_backward = cg_backward;
-    g.encode_mean = cg_encode;
+    cli_timed_gen_wrap(&cg, &g, &g);
     g.max_batch = gd_cvae_max_batch(m) < batch ? gd_cvae_max_batch(m) : batch;
     gd_infer_opts o;
     gd_infer_opts_default(&o);
@@ -107,7 +66,7 @@ static gd_status run_one(gd_cvae* m, const float* x, const uint8_t* labels, int 
     double t_solve = gd_now() - t0;
     st = gd_dist_agree(st, comm, err);
     /* the whole classification through the evaluator (scatter, solve, decide, gather) */
-    cg.pairs_fwd = cg.pairs_bwd = cg.seconds = 0;
+    cli_timed_gen_reset(&cg);
     gd_infer_eval_opts eo = {0};
     MPI_Barrier(comm);
     t0 = gd_now();

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "gendec/data.h"
 #include "gendec/infer.h"
 #include "gendec/train.h"
 
@@ -25,13 +26,6 @@ static const char* measure_usage =
     "the components, -1 = noise). sgemm: cblas_sgemm GFLOP/s (square 1024 and 256x512x784, median of 7 runs).\n"
     "Rates are given per wall-clock second and per CPU second of the process (on a shared machine the CPU-time\n"
     "figures are the steadier ones). T = OpenBLAS threads (default 1). rss_mib = peak resident set (getrusage).\n";
-
-/* CPU seconds (user + system, all threads) used by this process so far. */
-static double cpu_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Peak resident set of this process in MiB. */
 static double peak_rss_mib(void) {
@@ -57,14 +51,14 @@ static void sgemm_rate(int m, int n, int k, double seconds, double* wall, double
     double w[7], u[7], flop = 2.0 * m * n * k;
     for (int r = 0; r < 7; r++) {
         int reps = 0;
-        double t0 = gd_now(), c0 = cpu_seconds(), t;
+        double t0 = gd_now(), c0 = cli_cpu_seconds(), t;
         do {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
             reps++;
             t = gd_now() - t0;
         } while (t < seconds / 7);
         w[r] = flop * reps / t / 1e9;
-        u[r] = flop * reps / (cpu_seconds() - c0) / 1e9;
+        u[r] = flop * reps / (cli_cpu_seconds() - c0) / 1e9;
     }
     *wall = cli_median(w, 7), *cpu = cli_median(u, 7);
     gd_free(a), gd_free(b), gd_free(c);
@@ -119,9 +113,9 @@ static gd_status measure_train(const char* arch, int B, double seconds, int thre
     double per = (gd_now() - t0) / 5;
     int64_t steps = (int64_t)(seconds / (per > 1e-6 ? per : 1e-6));
     o.max_steps = steps < 5 ? 5 : steps > 1000000 ? 1000000 : steps;
-    double c0 = cpu_seconds();
+    double c0 = cli_cpu_seconds();
     if (!st) st = gd_train_run(&t, &data, &o, &res, err);
-    double cpu = cpu_seconds() - c0;
+    double cpu = cli_cpu_seconds() - c0;
     if (!st) {
         double ips = res.images_per_second, flop = gd_cvae_train_flops(&cs, 1);
         printf("{\"impl\": \"gendec\", \"task\": \"train\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
@@ -137,71 +131,20 @@ static gd_status measure_train(const char* arch, int B, double seconds, int thre
     return st;
 }
 
-/* The first N images (D pixels each) of a raw idx3 file into x (N, D) scaled to [0, 1], reading only those bytes
+/* The first N images (D pixels each) of an idx3 file into x (N, D) scaled to [0, 1], reading only those bytes
  * (as reference.py does, so that neither side's peak RSS holds the whole file). */
-static gd_status read_idx_prefix(const char* path, int N, int D, float* x, gd_error* err) {
-    FILE* f = fopen(path, "rb");
-    if (!f) return gd_error_set(err, GD_EIO, path, 0, 0, NULL, "cannot open %s", path);
-    unsigned char h[16];
-    gd_status st = GD_OK;
-    if (fread(h, 1, 16, f) != 16 || h[0] || h[1] || h[2] != 8 || h[3] != 3) {
-        st = gd_error_set(err, GD_EFORMAT, path, 0, 0, "give a raw (not gzip'ed) idx3 image file",
-                          "%s is not a raw idx3 image file", path);
-    } else {
-        long n = (long)h[4] << 24 | h[5] << 16 | h[6] << 8 | h[7];
-        long rc = ((long)h[8] << 24 | h[9] << 16 | h[10] << 8 | h[11]) * ((long)h[12] << 24 | h[13] << 16 | h[14] << 8 | h[15]);
-        if (rc != D || n < N)
-            st = gd_error_set(err, GD_EINVAL, path, 0, 0, "use --n up to the file's image count",
-                              "%s holds %ld images of %ld pixels; the model needs %d images of %d pixels", path, n, rc,
-                              N, D);
-    }
-    unsigned char buf[4096];
-    for (size_t done = 0, total = (size_t)N * D; !st && done < total;) {
-        size_t want = total - done < sizeof buf ? total - done : sizeof buf;
-        if (fread(buf, 1, want, f) != want) {
-            st = gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "%s is truncated", path);
-            break;
-        }
-        for (size_t i = 0; i < want; i++) x[done + i] = buf[i] / 255.0f;
-        done += want;
-    }
-    fclose(f);
+static gd_status read_images(const char* path, int N, int D, float* x, gd_error* err) {
+    uint8_t* px = NULL;
+    int64_t n = 0;
+    int rows = 0, cols = 0;
+    gd_status st = gd_idx_read_images_first(path, N, &px, &n, &rows, &cols, err);
+    if (!st && ((int64_t)rows * cols != D || n < N))
+        st = gd_error_set(err, GD_EINVAL, path, 0, 0, "use --n up to the file's image count",
+                          "%s holds %lld images of %d pixels; the model needs %d images of %d pixels", path,
+                          (long long)n, rows * cols, N, D);
+    for (size_t i = 0; !st && i < (size_t)N * D; i++) x[i] = px[i] / 255.0f;
+    gd_free(px);
     return st;
-}
-
-/* A generator that forwards to the c-VAE and adds up the decoder (row, component) passes and their time. */
-typedef struct {
-    gd_generator inner;
-    double pairs, seconds, cpu;
-    const float* last_y;
-    int last_all;
-} timed_gen;
-
-static gd_status tg_decode(void* ctx, const float* z, const float* y, float* xf, int B, int want_dy, gd_error* err) {
-    timed_gen* c = ctx;
-    double t0 = gd_now(), c0 = cpu_seconds();
-    gd_status st = c->inner.decode(c->inner.ctx, z, y, xf, B, want_dy, err);
-    c->seconds += gd_now() - t0;
-    c->cpu += cpu_seconds() - c0;
-    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) c->pairs += want_dy || y[i] != 0.0f;
-    c->last_y = y, c->last_all = want_dy;
-    return st;
-}
-
-static gd_status tg_backward(void* ctx, const float* dxf, float* dz, float* dy, int B, gd_error* err) {
-    timed_gen* c = ctx;
-    double t0 = gd_now(), c0 = cpu_seconds();
-    gd_status st = c->inner.decode_backward(c->inner.ctx, dxf, dz, dy, B, err);
-    c->seconds += gd_now() - t0;
-    c->cpu += cpu_seconds() - c0;
-    /* backward to the inputs: the two products of dense_backward's din per layer, i.e. 1x the forward */
-    for (size_t i = 0; i < (size_t)B * c->inner.n; i++) c->pairs += c->last_all || c->last_y[i] != 0.0f;
-    return st;
-}
-
-static gd_status tg_encode(void* ctx, const float* x, float* z, int B, gd_error* err) {
-    timed_gen* c = ctx;
-    return c->inner.encode_mean(c->inner.ctx, x, z, B, err);
 }
 
 static gd_status measure_classify(const char* path, const char* images, int B, int N, int threads, gd_error* err) {
@@ -216,7 +159,7 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
         return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
     }
     const char* source = images ? images : "uniform";
-    if (images && (st = read_idx_prefix(images, N, D, x, err))) {
+    if (images && (st = read_images(images, N, D, x, err))) {
         free(x);
         gd_cvae_free(m);
         return st;
@@ -225,8 +168,7 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
         gd_rng_init(&r, 1, GD_STREAM_USER, 0);
         for (size_t i = 0; i < (size_t)N * D; i++) x[i] = gd_rng_uniform(&r);
     }
-    timed_gen tg;
-    memset(&tg, 0, sizeof tg);
+    cli_timed_gen tg;
     gd_generator g;
     gd_infer* s = NULL;
     gd_infer_results res;
@@ -234,24 +176,20 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
     gd_infer_opts o;
     gd_infer_opts_default(&o);
     o.batch = B;
-    if (!(st = gd_cvae_generator(m, &tg.inner, err))) {
-        g = tg.inner;
-        g.ctx = &tg;
-        g.decode = tg_decode;
-        g.decode_backward = tg_backward;
-        g.encode_mean = tg_encode;
+    if (!(st = gd_cvae_generator(m, &g, err))) {
+        cli_timed_gen_wrap(&tg, &g, &g);
         st = gd_infer_create(&s, &g, &o, err);
     }
     if (!st) st = gd_infer_results_alloc(&res, N, n, n * sp->k, 0, err);
     /* warm-up: one small chunk */
     if (!st) st = gd_infer_classify(s, x, 0, N < 8 ? N : 8, &res, 0, err);
-    tg.pairs = tg.seconds = tg.cpu = 0;
-    double t0 = gd_now(), cpu0 = cpu_seconds();
+    cli_timed_gen_reset(&tg);
+    double t0 = gd_now(), cpu0 = cli_cpu_seconds();
     for (int c0 = 0; c0 < N && !st; c0 += B) {
         int nb = N - c0 < B ? N - c0 : B;
         st = gd_infer_classify(s, x + (size_t)c0 * D, (uint64_t)c0, nb, &res, c0, err);
     }
-    double dt = gd_now() - t0, cpu = cpu_seconds() - cpu0;
+    double dt = gd_now() - t0, cpu = cli_cpu_seconds() - cpu0;
     if (!st) {
         double dec_fwd = (gd_cvae_train_flops(sp, 1) - gd_cvae_train_flops(sp, 0)) / 3.0; /* FLOP of one decoder pass */
         printf("{\"impl\": \"gendec\", \"task\": \"classify\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
@@ -259,8 +197,8 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
                "\"decoder_gflops\": %.3f, \"decoder_share\": %.4f, \"gflops\": %.3f, \"cpu_seconds\": %.4f, "
                "\"images_per_cpu_s\": %.3f, \"decoder_gflops_per_cpu_s\": %.3f, \"rss_mib\": %.2f, \"decisions\": [",
                sp->arch == GD_CVAE_CONV ? "conv" : "mlp", B, threads, N, source, N / dt, dt,
-               tg.pairs * dec_fwd / tg.seconds / 1e9, tg.seconds / dt, tg.pairs * dec_fwd / dt / 1e9, cpu, N / cpu,
-               tg.pairs * dec_fwd / tg.cpu / 1e9, peak_rss_mib());
+               (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / tg.seconds / 1e9, tg.seconds / dt, (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / dt / 1e9, cpu, N / cpu,
+               (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / tg.cpu / 1e9, peak_rss_mib());
         for (int i = 0; i < N; i++) {
             long long mask = 0;
             for (int j = 0; j < n; j++) mask |= (long long)res.ydec[(size_t)i * n + j] << j;

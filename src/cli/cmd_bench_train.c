@@ -33,13 +33,6 @@ static const char* bench_train_usage =
     "communication ('comm'), in its first collective alone ('sync': waiting for the slowest rank) and in Adam,\n"
     "each the mean over ranks, plus the load average at the start of the row.\n";
 
-/* CPU seconds used by this process (all its threads). */
-static double cpu_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct {
     int rank, size, threads, json;
     gd_train_comm comm_mode;
@@ -69,9 +62,9 @@ static gd_status bench_row(bench_ctx* c, const char* name, gd_trainable* t, int6
     if (steps > 100000) steps = 100000;
     if (c->size > 1) MPI_Bcast(&steps, 1, MPI_INT64_T, 0, c->comm);
     o.max_steps = steps;
-    double cpu0 = cpu_seconds();
+    double cpu0 = cli_cpu_seconds();
     if ((st = gd_train_run(&wt, &c->data, &o, &r, err))) return st;
-    double cpu = cpu_seconds() - cpu0;
+    double cpu = cli_cpu_seconds() - cpu0;
     if (c->size > 1) MPI_Allreduce(MPI_IN_PLACE, &cpu, 1, MPI_DOUBLE, MPI_SUM, c->comm);
     double ips = r.images_per_second, gf = ips * flop_per_img / 1e9;
     double share[4] = {r.model_seconds / r.wall_seconds, r.comm_seconds / r.wall_seconds, r.optim_seconds / r.wall_seconds,

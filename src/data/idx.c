@@ -79,9 +79,9 @@ static gd_status check_size(const idx_file* f, int64_t header, int64_t payload, 
     return GD_OK;
 }
 
-/* Reads the payload into a fresh buffer and checks the stream ends right after it. */
-static gd_status read_payload(idx_file* f, int64_t header, int64_t payload, uint8_t** out, const char* path,
-                              gd_error* err) {
+/* Reads `payload` bytes into a fresh buffer; when `whole`, checks that the stream ends right after them. */
+static gd_status read_payload(idx_file* f, int64_t header, int64_t payload, int whole, uint8_t** out,
+                              const char* path, gd_error* err) {
     uint8_t* buf = gd_alloc((size_t)payload);
     if (!buf)
         return gd_error_set(err, GD_ENOMEM, path, 0, 0, NULL, "out of memory reading %lld bytes",
@@ -98,7 +98,7 @@ static gd_status read_payload(idx_file* f, int64_t header, int64_t payload, uint
                             (long long)payload, f->is_gz ? "decompressed " : "", (long long)got);
     }
     unsigned char extra[256];
-    int64_t more = idx_read(f, extra, sizeof extra, path, err);
+    int64_t more = whole ? idx_read(f, extra, sizeof extra, path, err) : 0;
     if (more != 0) {
         gd_free(buf);
         if (more < 0) return GD_EFORMAT;
@@ -110,7 +110,9 @@ static gd_status read_payload(idx_file* f, int64_t header, int64_t payload, uint
     return GD_OK;
 }
 
-gd_status gd_idx_read_images(const char* path, uint8_t** pixels, int64_t* n, int* rows, int* cols,
+/* Reads an idx3 file's header and the first `first` images (all when first <= 0 or first >= the file's count);
+ * the "stream ends right after the payload" check only when all are read. */
+static gd_status read_images(const char* path, int64_t first, uint8_t** pixels, int64_t* n, int* rows, int* cols,
                              gd_error* err) {
     *pixels = NULL;
     idx_file f;
@@ -137,11 +139,11 @@ gd_status gd_idx_read_images(const char* path, uint8_t** pixels, int64_t* n, int
                           GD_DATA_MAX_IMAGES, GD_DATA_MAX_SIDE);
         goto fail;
     }
-    int64_t payload = (int64_t)nn * r * c;
+    int64_t payload = (int64_t)nn * r * c, keep = first > 0 && first < (int64_t)nn ? first : (int64_t)nn;
     if ((st = check_size(&f, 16, payload, path, err))) goto fail;
-    if ((st = read_payload(&f, 16, payload, pixels, path, err))) goto fail;
+    if ((st = read_payload(&f, 16, keep * r * c, keep == (int64_t)nn, pixels, path, err))) goto fail;
     gzclose(f.gz);
-    *n = nn;
+    *n = keep;
     *rows = (int)r;
     *cols = (int)c;
     return GD_OK;
@@ -150,6 +152,21 @@ fail_set:
 fail:
     gzclose(f.gz);
     return st;
+}
+
+gd_status gd_idx_read_images(const char* path, uint8_t** pixels, int64_t* n, int* rows, int* cols,
+                             gd_error* err) {
+    return read_images(path, 0, pixels, n, rows, cols, err);
+}
+
+gd_status gd_idx_read_images_first(const char* path, int64_t first, uint8_t** pixels, int64_t* n, int* rows,
+                                   int* cols, gd_error* err) {
+    if (first < 1) {
+        *pixels = NULL;
+        return gd_error_set(err, GD_EINVAL, path, 0, 0, NULL, "gd_idx_read_images_first: %lld images asked for",
+                            (long long)first);
+    }
+    return read_images(path, first, pixels, n, rows, cols, err);
 }
 
 gd_status gd_idx_read_labels(const char* path, int n_classes, uint8_t** labels, int64_t* n, gd_error* err) {
@@ -180,7 +197,7 @@ gd_status gd_idx_read_labels(const char* path, int n_classes, uint8_t** labels, 
         return gd_error_set(err, GD_EFORMAT, path, 0, 0, NULL, "impossible header: %u labels (limit 1..%d)", nn,
                             GD_DATA_MAX_IMAGES);
     }
-    if ((st = check_size(&f, 8, nn, path, err)) || (st = read_payload(&f, 8, nn, labels, path, err))) {
+    if ((st = check_size(&f, 8, nn, path, err)) || (st = read_payload(&f, 8, nn, 1, labels, path, err))) {
         gzclose(f.gz);
         return st;
     }

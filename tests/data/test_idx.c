@@ -66,6 +66,19 @@ static void test_roundtrip(int gz) {
         for (int k = 0; k < 784; k++) same &= im[i * 784 + k] == pix(i, k);
     CHECK(same);
     gd_free(im);
+    /* the first 7 images only; more than the file holds gives them all */
+    CHECK_OK(gd_idx_read_images_first(p, 7, &im, &n, &r, &c, &err), &err);
+    CHECK(n == 7 && r == 28 && c == 28);
+    same = 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int k = 0; k < 784; k++) same &= im[i * 784 + k] == pix(i, k);
+    CHECK(same);
+    gd_free(im);
+    CHECK_OK(gd_idx_read_images_first(p, 1000, &im, &n, &r, &c, &err), &err);
+    CHECK(n == 120 && im[119 * 784 + 5] == pix(119, 5));
+    gd_free(im);
+    check_err(gd_idx_read_images_first(p, 0, &im, &n, &r, &c, &err), GD_EINVAL, &err, p, "0 images");
+    CHECK(im == NULL);
 
     gd_data_opts o;
     gd_data_opts_default(&o, GD_DATA_MNIST);
@@ -133,6 +146,9 @@ static void test_bad(void) {
         CHECK(got == sizeof buf);
         write_bytes(q, buf, got - 100);
         check_err(gd_idx_read_images(q, &im, &n, &r, &c, &err), GD_EFORMAT, &err, q, "truncated");
+        CHECK(im == NULL);
+        /* a prefix read still checks the whole file's size against its header */
+        check_err(gd_idx_read_images_first(q, 2, &im, &n, &r, &c, &err), GD_EFORMAT, &err, q, "truncated");
         CHECK(im == NULL);
         /* too long */
         write_bytes(q, buf, got);
