@@ -10,12 +10,14 @@
 
 #include "cli.h"
 #include "gendec/data.h"
+#include "gendec/dist.h"
 #include "gendec/infer.h"
 #include "gendec/train.h"
 
 static const char* measure_usage =
     "usage: gendec bench measure --task train|classify|sgemm [--arch mlp|conv] [--batch B] [--threads T]\n"
-    "                            [--seconds S] [--model PATH] [--images IDX3] [--n N]\n\n"
+    "                            [--seconds S] [--model PATH] [--images IDX3] [--n N]\n"
+    "       mpiexec -n R gendec bench measure --task classify --mpi [--schedule static|dynamic] ...\n\n"
     "Prints one JSON line for bench/run. train: the paper's MNIST c-VAE (--arch) trained through gd_train_run on\n"
     "4096 synthetic 28x28 images with one-hot labels for about S seconds (after 3 warm-up steps): images/s,\n"
     "GFLOP/s (dense + conv FLOP of forward and backward, one active decoder per image). classify: the c-VAE of\n"
@@ -25,7 +27,11 @@ static const char* measure_usage =
     "the decoder passes (forward and backward to z, y) while inside them, and each image's decision (bit mask of\n"
     "the components, -1 = noise). sgemm: cblas_sgemm GFLOP/s (square 1024 and 256x512x784, median of 7 runs).\n"
     "Rates are given per wall-clock second and per CPU second of the process (on a shared machine the CPU-time\n"
-    "figures are the steadier ones). T = OpenBLAS threads (default 1). rss_mib = peak resident set (getrusage).\n";
+    "figures are the steadier ones). T = OpenBLAS threads (default 1). rss_mib = peak resident set (getrusage).\n"
+    "--mpi (classify): R ranks classify through the evaluator (gd_infer_eval: rank 0 holds the images, chunks of B\n"
+    "go out by MPI_Scatterv, or on request with --schedule dynamic, results come back to rank 0); the decisions\n"
+    "are the same as with one process; CPU seconds, decoder time and rss_mib are summed over the ranks\n"
+    "(rss_mib_max_rank: the largest one), rank_cpu_seconds lists each rank's.\n";
 
 /* Peak resident set of this process in MiB. */
 static double peak_rss_mib(void) {
@@ -147,23 +153,34 @@ static gd_status read_images(const char* path, int N, int D, float* x, gd_error*
     return st;
 }
 
-static gd_status measure_classify(const char* path, const char* images, int B, int N, int threads, gd_error* err) {
+/* Prints the decisions of N images as a JSON list: the bit mask of the components, -1 = noise. */
+static void print_decisions(const gd_infer_results* res, int N, int n) {
+    for (int i = 0; i < N; i++) {
+        long long mask = 0;
+        for (int j = 0; j < n; j++) mask |= (long long)res->ydec[(size_t)i * n + j] << j;
+        printf("%s%lld", i ? ", " : "", res->noise[i] ? -1LL : mask);
+    }
+}
+
+/* Classifies the first N images of `images` (NULL: uniform noise) with the c-VAE of `path` in chunks of B and
+ * prints the JSON line. comm == MPI_COMM_NULL: one process, a loop of gd_infer_classify; else (collective) the
+ * evaluator gd_infer_eval over comm (rank 0 reads the images and prints; `dynamic` picks its schedule), the
+ * CPU time, decoder time and peak RSS summed over the ranks. */
+static gd_status measure_classify(const char* path, const char* images, int B, int N, int threads, MPI_Comm comm,
+                                  int dynamic, gd_error* err) {
+    int rank = 0, size = 1;
+    if (comm != MPI_COMM_NULL) MPI_Comm_rank(comm, &rank), MPI_Comm_size(comm, &size);
     gd_cvae* m = NULL;
     gd_status st = gd_cvae_load(path, B, 0, &m, err);
-    if (st) return st;
-    const gd_cvae_spec* sp = gd_cvae_get_spec(m);
-    const int D = sp->h * sp->w, n = sp->n;
-    float* x = malloc(sizeof(float) * (size_t)N * D);
-    if (!x) {
-        gd_cvae_free(m);
-        return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
-    }
+    const gd_cvae_spec* sp = st ? NULL : gd_cvae_get_spec(m);
+    const int D = sp ? sp->h * sp->w : 0, n = sp ? sp->n : 0, W8 = N < 8 ? N : 8, W = W8 < B ? W8 : B;
+    float* x = NULL;
     const char* source = images ? images : "uniform";
-    if (images && (st = read_images(images, N, D, x, err))) {
-        free(x);
-        gd_cvae_free(m);
-        return st;
-    } else if (!images) {
+    if (!st && !(x = malloc(sizeof(float) * (size_t)(rank == 0 ? N : W) * D)))
+        st = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    if (!st && rank == 0 && images) {
+        st = read_images(images, N, D, x, err);
+    } else if (!st && rank == 0) {
         gd_rng r;
         gd_rng_init(&r, 1, GD_STREAM_USER, 0);
         for (size_t i = 0; i < (size_t)N * D; i++) x[i] = gd_rng_uniform(&r);
@@ -176,36 +193,65 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
     gd_infer_opts o;
     gd_infer_opts_default(&o);
     o.batch = B;
-    if (!(st = gd_cvae_generator(m, &g, err))) {
+    if (!st && !(st = gd_cvae_generator(m, &g, err))) {
         cli_timed_gen_wrap(&tg, &g, &g);
         st = gd_infer_create(&s, &g, &o, err);
     }
-    if (!st) st = gd_infer_results_alloc(&res, N, n, n * sp->k, 0, err);
-    /* warm-up: one small chunk */
-    if (!st) st = gd_infer_classify(s, x, 0, N < 8 ? N : 8, &res, 0, err);
+    /* every rank's warm-up chunk: rank 0's first images, and the rank-0 results hold all N */
+    if (!st) st = gd_infer_results_alloc(&res, rank == 0 ? N : W, n, n * sp->k, 0, err);
+    if (comm != MPI_COMM_NULL) {
+        st = gd_dist_agree(st, comm, err);
+        if (!st) MPI_Bcast(x, W * D, MPI_FLOAT, 0, comm);
+    }
+    if (!st) st = gd_infer_classify(s, x, 0, W, &res, 0, err);
+    if (comm != MPI_COMM_NULL) {
+        st = gd_dist_agree(st, comm, err);
+        if (!st) MPI_Barrier(comm);
+    }
     cli_timed_gen_reset(&tg);
     double t0 = gd_now(), cpu0 = cli_cpu_seconds();
-    for (int c0 = 0; c0 < N && !st; c0 += B) {
+    if (!st && comm != MPI_COMM_NULL) {
+        gd_infer_eval_opts eo = {.dynamic = dynamic};
+        st = gd_infer_eval(s, x, N, 0, &eo, &res, comm, err);
+    }
+    for (int c0 = 0; comm == MPI_COMM_NULL && c0 < N && !st; c0 += B) {
         int nb = N - c0 < B ? N - c0 : B;
         st = gd_infer_classify(s, x + (size_t)c0 * D, (uint64_t)c0, nb, &res, c0, err);
     }
     double dt = gd_now() - t0, cpu = cli_cpu_seconds() - cpu0;
-    if (!st) {
-        double dec_fwd = (gd_cvae_train_flops(sp, 1) - gd_cvae_train_flops(sp, 0)) / 3.0; /* FLOP of one decoder pass */
-        printf("{\"impl\": \"gendec\", \"task\": \"classify\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
-               "\"images\": %d, \"source\": \"%s\", \"images_per_s\": %.3f, \"seconds\": %.4f, "
-               "\"decoder_gflops\": %.3f, \"decoder_share\": %.4f, \"gflops\": %.3f, \"cpu_seconds\": %.4f, "
-               "\"images_per_cpu_s\": %.3f, \"decoder_gflops_per_cpu_s\": %.3f, \"rss_mib\": %.2f, \"decisions\": [",
-               sp->arch == GD_CVAE_CONV ? "conv" : "mlp", B, threads, N, source, N / dt, dt,
-               (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / tg.seconds / 1e9, tg.seconds / dt, (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / dt / 1e9, cpu, N / cpu,
-               (tg.pairs_fwd + tg.pairs_bwd) * dec_fwd / tg.cpu / 1e9, peak_rss_mib());
-        for (int i = 0; i < N; i++) {
-            long long mask = 0;
-            for (int j = 0; j < n; j++) mask |= (long long)res.ydec[(size_t)i * n + j] << j;
-            printf("%s%lld", i ? ", " : "", res.noise[i] ? -1LL : mask);
+    /* per rank: CPU seconds, decoder seconds, decoder CPU seconds, decoder passes, peak RSS */
+    double mine[5] = {cpu, tg.seconds, tg.cpu, tg.pairs_fwd + tg.pairs_bwd, peak_rss_mib()};
+    double* all = calloc((size_t)size * 5, sizeof(double));
+    if (!all) st = gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory");
+    if (comm != MPI_COMM_NULL) {
+        st = gd_dist_agree(st, comm, err);
+        if (!st) MPI_Gather(mine, 5, MPI_DOUBLE, all, 5, MPI_DOUBLE, 0, comm);
+    } else if (all)
+        memcpy(all, mine, sizeof mine);
+    if (!st && rank == 0) {
+        double sum[5] = {0, 0, 0, 0, 0}, rss_max = 0;
+        for (int r = 0; r < size; r++) {
+            for (int k = 0; k < 5; k++) sum[k] += all[r * 5 + k];
+            rss_max = all[r * 5 + 4] > rss_max ? all[r * 5 + 4] : rss_max;
         }
+        double dec_fwd = (gd_cvae_train_flops(sp, 1) - gd_cvae_train_flops(sp, 0)) / 3.0; /* FLOP of one decoder pass */
+        double flop = sum[3] * dec_fwd, dec_s = sum[1] / size; /* decoder seconds: the mean over ranks */
+        printf("{\"impl\": \"gendec\", \"task\": \"classify\", \"arch\": \"%s\", \"batch\": %d, \"threads\": %d, "
+               "\"ranks\": %d, \"schedule\": \"%s\", \"images\": %d, \"source\": \"%s\", \"images_per_s\": %.3f, "
+               "\"seconds\": %.4f, \"decoder_gflops\": %.3f, \"decoder_share\": %.4f, \"gflops\": %.3f, "
+               "\"cpu_seconds\": %.4f, \"images_per_cpu_s\": %.3f, \"decoder_gflops_per_cpu_s\": %.3f, "
+               "\"rss_mib\": %.2f, \"rss_mib_max_rank\": %.2f, \"rank_cpu_seconds\": [",
+               sp->arch == GD_CVAE_CONV ? "conv" : "mlp", B, threads, size, dynamic ? "dynamic" : "static", N, source,
+               N / dt, dt, flop / dec_s / 1e9, dec_s / dt, flop / dt / 1e9, sum[0], N / sum[0], flop / sum[2] / 1e9,
+               sum[4], rss_max);
+        for (int r = 0; r < size; r++) printf("%s%.4f", r ? ", " : "", all[r * 5]);
+        printf("], \"rank_decoder_seconds\": [");
+        for (int r = 0; r < size; r++) printf("%s%.4f", r ? ", " : "", all[r * 5 + 1]);
+        printf("], \"decisions\": [");
+        print_decisions(&res, N, n);
         printf("]}\n");
     }
+    free(all);
     gd_infer_results_free(&res);
     gd_infer_free(s);
     gd_cvae_free(m);
@@ -214,8 +260,8 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
 }
 
 int cli_bench_measure(int argc, char** argv) {
-    const char *task = NULL, *arch = "mlp", *model = NULL, *images = NULL;
-    int B = 32, threads = 1, N = 256;
+    const char *task = NULL, *arch = "mlp", *model = NULL, *images = NULL, *schedule = "static";
+    int B = 32, threads = 1, N = 256, mpi = 0;
     double seconds = 3.0;
     for (int i = 1; i < argc; i++) {
         const char* v;
@@ -225,8 +271,11 @@ int cli_bench_measure(int argc, char** argv) {
             return CLI_EXIT_OK;
         } else if ((t = cli_take(argc, argv, &i, "--task", &task)) || (t = cli_take(argc, argv, &i, "--arch", &arch)) ||
                    (t = cli_take(argc, argv, &i, "--model", &model)) ||
-                   (t = cli_take(argc, argv, &i, "--images", &images))) {
+                   (t = cli_take(argc, argv, &i, "--images", &images)) ||
+                   (t = cli_take(argc, argv, &i, "--schedule", &schedule))) {
             if (t < 0) return cli_usage_error("bench measure", "%s needs a value", argv[i]);
+        } else if (cli_flag(argv, i, "--mpi")) {
+            mpi = 1;
         } else if ((t = cli_take(argc, argv, &i, "--batch", &v))) {
             if (t < 0 || (B = atoi(v)) < 1 || B > 65536) return cli_usage_error("bench measure", "--batch needs 1..65536");
         } else if ((t = cli_take(argc, argv, &i, "--threads", &v))) {
@@ -243,11 +292,26 @@ int cli_bench_measure(int argc, char** argv) {
         return cli_usage_error("bench measure", "--task train, classify or sgemm is required");
     if (strcmp(arch, "mlp") && strcmp(arch, "conv")) return cli_usage_error("bench measure", "--arch is mlp or conv");
     if (!strcmp(task, "classify") && !model) return cli_usage_error("bench measure", "--task classify needs --model PATH");
+    if (strcmp(schedule, "static") && strcmp(schedule, "dynamic"))
+        return cli_usage_error("bench measure", "--schedule is static or dynamic");
+    if (mpi && strcmp(task, "classify")) return cli_usage_error("bench measure", "--mpi is for --task classify");
     openblas_set_num_threads(threads);
+    int init = 1;
+    if (mpi) {
+        MPI_Initialized(&init);
+        if (!init) {
+            int provided;
+            MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+        }
+    }
     gd_error err;
     gd_error_clear(&err);
     gd_status st = !strcmp(task, "train")    ? measure_train(arch, B, seconds, threads, &err)
                    : !strcmp(task, "sgemm") ? measure_sgemm(threads, seconds)
-                                            : measure_classify(model, images, B, N, threads, &err);
-    return st ? cli_fail(&err) : CLI_EXIT_OK;
+                                            : measure_classify(model, images, B, N, threads,
+                                                               mpi ? MPI_COMM_WORLD : MPI_COMM_NULL,
+                                                               !strcmp(schedule, "dynamic"), &err);
+    int rc = st ? cli_fail(&err) : CLI_EXIT_OK;
+    if (!init) MPI_Finalize();
+    return rc;
 }
