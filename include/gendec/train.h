@@ -15,8 +15,9 @@
  *     that block (each rank keeps the moments of its block); MPI_Allgatherv gives every rank all the weights.
  *     The weights are bitwise those of the replicated scheme (replicated_adam = 1: gd_dist_allreduce_mean, then
  *     Adam on everything on every rank) when the sums are formed in the same order (always with 2 ranks);
- *   - the step's metric sums, a local "stop requested" flag and a non-finite flag are summed over ranks in one
- *     small allreduce; a non-finite loss stops with GD_ENUMERIC naming the step (the file keeps the last good
+ *   - the step's metric sums, a local "stop requested" flag, a non-finite flag and a "this rank's step failed"
+ *     flag are summed over ranks in one small allreduce right after backward (when a rank failed, gd_dist_agree
+ *     then gives every rank the worst status); a non-finite loss stops with GD_ENUMERIC naming the step (the file keeps the last good
  *     checkpoint); otherwise Adam (nn.h) updates the weights, identically on every rank.
  *   - c-VAE noise: row i of global batch s draws from (seed, GD_STREAM_NOISE, s * global_batch + i), so 1 and
  *     2 ranks draw the same noise for the same image.
@@ -145,8 +146,9 @@ typedef struct {
     double images_per_second; /* this run, steps_this_run * global_batch / wall_seconds */
     double model_seconds;    /* this run, this rank: in the model's forward + backward */
     double comm_seconds;     /* gradient reduction, weight gather and the per-step metric allreduce */
-    double sync_seconds;     /* part of comm_seconds: the step's first collective (status agreement), i.e. waiting
-                              * for the slowest rank's forward + backward (load imbalance), no gradient bytes */
+    double sync_seconds;     /* part of comm_seconds: the step's first collective (one small allreduce of the
+                              * metric sums and the stop / non-finite / failed flags), i.e. waiting for the slowest
+                              * rank's forward + backward (load imbalance), no gradient bytes */
     double optim_seconds;    /* zeroing the gradient and Adam; on the shm path the fused pass (summing the local
                               * ranks' gradient blocks, zeroing them, Adam), and comm_seconds holds only the
                               * collectives and barriers */

@@ -532,14 +532,30 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         double c0 = gd_now();
         if (!h.on) gd_params_zero_grad(p); /* the shm path zeroes each block in the fused pass */
         double c1 = gd_now();
-        double red[GD_TRAIN_MAX_METRICS + 2] = {0};
+        double red[GD_TRAIN_MAX_METRICS + 3] = {0};
         st = t->step(t->self, xb, lb, cb, (int)nloc, (uint64_t)(s.step * gb + (int64_t)b0), grad_scale, red, err);
         double c2 = gd_now();
         if (h.on) shm_sync(&h); /* this rank's gradient writes, before the collective that orders them */
-        if ((st = agree(st, o->comm, size, err))) goto done;
+        /* one small allreduce: metric sums, stop flag, non-finite flag and failed ranks; only when a rank failed
+         * does a second collective (gd_dist_agree) find the worst status */
+        red[M] = (o->stop && *o->stop) ? 1.0 : 0.0;
+        for (int j = 0; j < M; j++)
+            if (!isfinite(red[j])) red[M + 1] = 1.0;
+        red[M + 2] = st != GD_OK;
+        if (size > 1) {
+            gd_status sr = gd_dist_allreduce_sum_f64(red, (size_t)M + 3, o->comm, err);
+            if (sr) {
+                st = sr;
+                goto done;
+            }
+        }
+        if (red[M + 2] > 0) {
+            st = agree(st, o->comm, size, err);
+            goto done;
+        }
         res->sync_seconds += gd_now() - c2;
         if (h.on) {
-            /* the fused pass reads the node-shared gradients after the metric allreduce */
+            /* the fused pass below reads the node-shared gradients */
         } else if (shard) {
             /* block r of the summed gradient lands at the start of rank r's buffer */
             int rc = MPI_Reduce_scatter(MPI_IN_PLACE, p->grad, counts, MPI_FLOAT, MPI_SUM, o->comm);
@@ -552,10 +568,6 @@ gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_o
         } else if (size > 1 && (st = gd_dist_allreduce_mean(p->grad, p->total, o->comm, err))) {
             goto done;
         }
-        red[M] = (o->stop && *o->stop) ? 1.0 : 0.0;
-        for (int j = 0; j < M; j++)
-            if (!isfinite(red[j])) red[M + 1] = 1.0;
-        if (size > 1 && (st = gd_dist_allreduce_sum_f64(red, (size_t)M + 2, o->comm, err))) goto done;
         double c3 = gd_now();
         if (red[M + 1] > 0 || !isfinite(red[0])) {
             st = gd_error_set(err, GD_ENUMERIC, o->path, 0, 0,
