@@ -59,6 +59,14 @@ if command -v "${GD_MPIEXEC:-mpiexec}" >/dev/null; then
     --check-sync 5 2>"$T/m.log"
   check "2 ranks exit 0" test $? -eq 0
   check "2-rank model.h5 says world size 2" test "$(attr "$T/m/model.h5" /train/train_world_size)" = 2
+  # train.comm: the mpi path (reduce-scatter + allgather) gives the bits of the default shm path on 2 ranks
+  "${GD_MPIEXEC:-mpiexec}" --allow-run-as-root --oversubscribe -n 2 "$GD" train "$T/ts.yaml" --out "$T/mm" \
+    --check-sync 5 --set train.comm=mpi 2>"$T/mm.log"
+  check "train.comm=mpi exits 0" test $? -eq 0
+  check "train.comm=mpi == default (shm) on 2 ranks (weights and Adam, bitwise)" \
+    cmp -s <(params "$T/m/model.h5") <(params "$T/mm/model.h5")
+  "$GD" train "$T/ts.yaml" --out "$T/mb" --set train.comm=bogus >"$T/mb.log" 2>&1
+  check "train.comm=bogus -> exit 1 naming the key" test $? -eq 1 -a -n "$(grep -l 'train.comm' "$T/mb.log")"
 fi
 
 # the CNN through the same command
