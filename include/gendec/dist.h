@@ -35,8 +35,8 @@ gd_status gd_dist_agree(gd_status local, MPI_Comm comm, gd_error* err);
  * payload (at most task_bytes, packed by rank 0) and a result payload (at most result_bytes, stored by rank 0).
  * Static mode: rank r computes the block gd_dist_block(n_items, r, size), tasks go out with one MPI_Scatterv
  * and results come back with one MPI_Gatherv. Dynamic mode: rank 0 hands out items one at a time on request
- * and computes items itself between requests; every other rank keeps one request in flight (prefetch), so it
- * rarely waits while rank 0 computes. Items are computed identically in both modes whatever the rank count;
+ * and computes items itself between requests (it first waits until every other rank has its first item);
+ * every other rank keeps one request in flight (prefetch), so it rarely waits while rank 0 computes. Items are computed identically in both modes whatever the rank count;
  * only who computes them changes. The callbacks return GD_OK or fill err; after a failure on any rank the
  * others stop taking items and every rank returns the worst status (as gd_dist_agree). */
 typedef struct {

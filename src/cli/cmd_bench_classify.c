@@ -27,6 +27,9 @@ static void lazy_barrier(MPI_Comm comm) {
 
 typedef struct {
     double solve_ips, full_ips, dec_gflops, all_gflops, exact;
+    double solve_cpu_ips, full_cpu_ips; /* images per CPU second (summed over the ranks) */
+    double busy[2], cpu[2], dec_cpu[2];  /* ranks 0 and 1 in the rule's run: seconds inside gd_infer_classify
+                                          * (their chunks' time), CPU seconds, decoder GFLOP per CPU second */
 } bench_row;
 
 /* Classifies N images with batch `batch` on comm; fills the figures (rank 0 of comm). */
@@ -57,11 +60,12 @@ static gd_status run_one(gd_cvae* m, const float* x, const uint8_t* labels, int 
     size_t cb, ce;
     gd_dist_block((size_t)chunks, rank, size, &cb, &ce);
     MPI_Barrier(comm);
-    double t0 = gd_now();
+    double t0 = gd_now(), c0 = cli_cpu_seconds();
     for (size_t c = cb; c < ce && !st; c++) {
         int b0 = (int)c * batch, B = N - b0 < batch ? N - b0 : batch;
         st = gd_infer_solve(s, x + (size_t)b0 * sp->h * sp->w, (uint64_t)b0, B, &r, b0, err);
     }
+    double cpu_solve = cli_cpu_seconds() - c0; /* before the barrier: a rank that waits there spins */
     MPI_Barrier(comm);
     double t_solve = gd_now() - t0;
     st = gd_dist_agree(st, comm, err);
@@ -69,12 +73,26 @@ static gd_status run_one(gd_cvae* m, const float* x, const uint8_t* labels, int 
     cli_timed_gen_reset(&cg);
     gd_infer_eval_opts eo = {0};
     MPI_Barrier(comm);
-    t0 = gd_now();
+    t0 = gd_now(), c0 = cli_cpu_seconds();
     if (!st) st = gd_infer_eval(s, x, N, 0, &eo, &r, comm, err);
-    double t_full = gd_now() - t0;
-    double local[3] = {cg.pairs_fwd + cg.pairs_bwd, cg.seconds, 0}, sum[3];
-    MPI_Allreduce(local, sum, 3, MPI_DOUBLE, MPI_SUM, comm);
+    double t_full = gd_now() - t0, cpu_full = cli_cpu_seconds() - c0;
+    /* the rule's CPU time includes a rank's waiting in the final collectives (MPI polls) */
+    double local[6] = {cg.pairs_fwd + cg.pairs_bwd, cg.seconds, cpu_solve, cpu_full, 0, 0}, sum[6], per[2][3];
+    MPI_Allreduce(local, sum, 6, MPI_DOUBLE, MPI_SUM, comm);
+    double mine[3] = {cpu_full, cg.pairs_fwd + cg.pairs_bwd, cg.cpu};
+    if (size == 2) MPI_Gather(mine, 3, MPI_DOUBLE, per, 3, MPI_DOUBLE, 0, comm);
     if (!st && rank == 0) {
+        /* busy time of each rank: the time of its static block of chunks (gd_infer_classify's per-image time) */
+        for (int rr = 0; rr < size && rr < 2; rr++) {
+            size_t b, e;
+            gd_dist_block((size_t)chunks, rr, size, &b, &e);
+            row->busy[rr] = 0;
+            for (size_t i = b * batch; i < e * batch && i < (size_t)N; i++) row->busy[rr] += r.time[i];
+            row->cpu[rr] = size == 2 ? per[rr][0] : cpu_full;
+            row->dec_cpu[rr] = (size == 2 ? per[rr][1] / per[rr][2] : mine[1] / mine[2]) * dec_fwd_flops / 1e9;
+        }
+        row->solve_cpu_ips = N / sum[2];
+        row->full_cpu_ips = N / sum[3];
         gd_infer_metrics mt;
         gd_infer_metrics_init(&mt, sp->n);
         gd_infer_metrics_add(&mt, labels, r.ystar, r.ydec, r.noise, N);
@@ -105,7 +123,10 @@ int cli_bench_classify(int argc, char** argv) {
                    "N MNIST test images when the files are found (data/mnist or $GD_DATA_DIR), else uniform noise.\n"
                    "Use N of several batches per rank (default 1024). Figures depend on the machine's load: the\n"
                    "sgemm roof is measured in the same run for the fraction.\n"
-                   "Under mpiexec -n 2: rank 0 alone first, then both ranks.\n");
+                   "Under mpiexec -n 2: rank 0 alone first, then both ranks. img/CPU-s: images per CPU second of\n"
+                   "the ranks (the steadier figure on a shared machine). Per rank (2 ranks): the time inside\n"
+                   "gd_infer_classify for its block of chunks ('busy'), its CPU seconds (including waiting in MPI,\n"
+                   "which polls) and the decoder passes' GFLOP per CPU second inside the decoder calls.\n");
             return CLI_EXIT_OK;
         } else if ((t = cli_take(argc, argv, &i, "--model", &model_path)) || (t = cli_take(argc, argv, &i, "--n", &nstr))) {
             if (t < 0) return cli_usage_error("bench classify", "%s needs a value", argv[i]);
@@ -184,8 +205,8 @@ int cli_bench_classify(int argc, char** argv) {
                model_path ? model_path : "untrained MNIST MLP c-VAE", N, source);
         printf("  model %s; decoder forward %.2f MFLOP per (image, component); sgemm roof (1 thread, 256x784x512) "
                "%.1f GFLOP/s\n", sig, dec_fwd / 1e6, roof);
-        printf("  %-6s %-5s %12s %12s %14s %12s %10s %8s\n", "ranks", "batch", "Eq.3 img/s", "rule img/s",
-               "decoder GF/s", "of roof", "all GF/s", "exact");
+        printf("  %-6s %-5s %12s %12s %14s %12s %10s %8s %16s\n", "ranks", "batch", "Eq.3 img/s", "rule img/s",
+               "decoder GF/s", "of roof", "all GF/s", "exact", "img/CPU-s Eq.3/rule");
     }
     const int batches[2] = {32, 256};
     bench_row one[2], two[2];
@@ -194,16 +215,25 @@ int cli_bench_classify(int argc, char** argv) {
         lazy_barrier(MPI_COMM_WORLD); /* the other ranks sleep meanwhile */
         st = gd_dist_agree(st, MPI_COMM_WORLD, &err);
         if (!st && rank == 0)
-            printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f\n", 1, batches[bi], one[bi].solve_ips,
-                   one[bi].full_ips, one[bi].dec_gflops, 100 * one[bi].dec_gflops / roof, one[bi].all_gflops,
-                   one[bi].exact);
+            printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f %8.1f / %5.1f   decoder %.1f GF/CPU-s\n", 1,
+                   batches[bi], one[bi].solve_ips, one[bi].full_ips, one[bi].dec_gflops,
+                   100 * one[bi].dec_gflops / roof, one[bi].all_gflops, one[bi].exact, one[bi].solve_cpu_ips,
+                   one[bi].full_cpu_ips, one[bi].dec_cpu[0]);
         if (!st && size > 1) {
             st = run_one(m, x, labels, N, batches[bi], MPI_COMM_WORLD, dec_fwd, &two[bi], &err);
-            if (!st && rank == 0)
-                printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f   speed-up %.2fx (Eq. 3) %.2fx (rule)\n",
+            if (!st && rank == 0) {
+                printf("  %-6d %-5d %12.1f %12.1f %14.1f %11.0f%% %10.1f %8.3f %8.1f / %5.1f   speed-up %.2fx (Eq. 3) "
+                       "%.2fx (rule)\n",
                        size, batches[bi], two[bi].solve_ips, two[bi].full_ips, two[bi].dec_gflops,
                        100 * two[bi].dec_gflops / roof / size, two[bi].all_gflops, two[bi].exact,
-                       two[bi].solve_ips / one[bi].solve_ips, two[bi].full_ips / one[bi].full_ips);
+                       two[bi].solve_cpu_ips, two[bi].full_cpu_ips, two[bi].solve_ips / one[bi].solve_ips,
+                       two[bi].full_ips / one[bi].full_ips);
+                if (size == 2)
+                    printf("         rule, per rank: busy %.2f / %.2f s of %.2f s wall, CPU %.2f / %.2f s, decoder %.1f / "
+                           "%.1f GF/CPU-s (1 rank: busy %.2f s, decoder %.1f GF/CPU-s)\n",
+                           two[bi].busy[0], two[bi].busy[1], N / two[bi].full_ips, two[bi].cpu[0], two[bi].cpu[1],
+                           two[bi].dec_cpu[0], two[bi].dec_cpu[1], one[bi].busy[0], one[bi].dec_cpu[0]);
+            }
         }
     }
     if (!st && rank == 0 && size == 1) printf("  (run under 'mpiexec -n 2' for the 2-rank figures)\n");

@@ -31,7 +31,8 @@ static const char* measure_usage =
     "--mpi (classify): R ranks classify through the evaluator (gd_infer_eval: rank 0 holds the images, chunks of B\n"
     "go out by MPI_Scatterv, or on request with --schedule dynamic, results come back to rank 0); the decisions\n"
     "are the same as with one process; CPU seconds, decoder time and rss_mib are summed over the ranks\n"
-    "(rss_mib_max_rank: the largest one), rank_cpu_seconds lists each rank's.\n";
+    "(rss_mib_max_rank: the largest one); rank_cpu_seconds, rank_decoder_seconds and rank_decoder_passes (image x\n"
+    "component passes through a decoder, forward + backward: the work, independent of the load) list each rank's.\n";
 
 /* Peak resident set of this process in MiB. */
 static double peak_rss_mib(void) {
@@ -247,6 +248,8 @@ static gd_status measure_classify(const char* path, const char* images, int B, i
         for (int r = 0; r < size; r++) printf("%s%.4f", r ? ", " : "", all[r * 5]);
         printf("], \"rank_decoder_seconds\": [");
         for (int r = 0; r < size; r++) printf("%s%.4f", r ? ", " : "", all[r * 5 + 1]);
+        printf("], \"rank_decoder_passes\": [");
+        for (int r = 0; r < size; r++) printf("%s%.0f", r ? ", " : "", all[r * 5 + 3]);
         printf("], \"decisions\": [");
         print_decisions(&res, N, n);
         printf("]}\n");

@@ -10,6 +10,7 @@
  * always waiting for it; each message gets exactly one reply; once items are exhausted (or anything failed)
  * every reply is "stop". */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,8 @@ typedef struct {
     MPI_Request* upreq;   /* (n_workers) */
     MPI_Request* downreq; /* (n_workers * 2) */
     int* slot;            /* (n_workers) next reply slot */
+    int* served;          /* (n_workers) 1 once the worker got a reply */
+    int n_served;         /* workers with served[i] = 1 */
     int* idx;             /* (n_workers) Testsome/Waitsome output */
     MPI_Status* sts;      /* (n_workers) */
 } server;
@@ -198,6 +201,7 @@ static gd_status serve(server* s, int i, const MPI_Status* ps, gd_error* err) {
     if (rc != MPI_SUCCESS) return mpi_err(rc, "MPI_Irecv", err);
     int q = 2 * i + s->slot[i];
     s->slot[i] ^= 1;
+    if (!s->served[i]) s->served[i] = 1, s->n_served++;
     if ((rc = MPI_Wait(&s->downreq[q], MPI_STATUS_IGNORE)) != MPI_SUCCESS) return mpi_err(rc, "MPI_Wait", err);
     unsigned char* down = s->down[q];
     int64_t d[2] = {-1, 0};
@@ -216,20 +220,24 @@ static gd_status serve(server* s, int i, const MPI_Status* ps, gd_error* err) {
     return rc == MPI_SUCCESS ? GD_OK : mpi_err(rc, "MPI_Isend", err);
 }
 
-/* Serves every completed message; blocks for at least one when `block`. Returns GD_OK when there was nothing. */
+/* Serves completed messages; blocks for at least one when `block`. Without `block`, tests again after serving
+ * until nothing more has arrived: serving reposts a worker's receive, and its prefetched second message, already
+ * sent, must not wait for rank 0's next item. Returns GD_OK when there was nothing. */
 static gd_status poll(server* s, int block, gd_error* err) {
-    int count = 0, rc;
     int* idx = s->idx;
     MPI_Status* sts = s->sts;
-    rc = block ? MPI_Waitsome(s->n_workers, s->upreq, &count, idx, sts)
-               : MPI_Testsome(s->n_workers, s->upreq, &count, idx, sts);
-    if (rc != MPI_SUCCESS) return mpi_err(rc, block ? "MPI_Waitsome" : "MPI_Testsome", err);
-    if (count == MPI_UNDEFINED) return GD_OK;
-    for (int k = 0; k < count; k++) {
-        gd_status st = serve(s, idx[k], &sts[k], err);
-        if (st) return st;
+    for (;;) {
+        int count = 0;
+        int rc = block ? MPI_Waitsome(s->n_workers, s->upreq, &count, idx, sts)
+                       : MPI_Testsome(s->n_workers, s->upreq, &count, idx, sts);
+        if (rc != MPI_SUCCESS) return mpi_err(rc, block ? "MPI_Waitsome" : "MPI_Testsome", err);
+        if (count == MPI_UNDEFINED || count == 0) return GD_OK;
+        for (int k = 0; k < count; k++) {
+            gd_status st = serve(s, idx[k], &sts[k], err);
+            if (st) return st;
+        }
+        if (block) return GD_OK;
     }
-    return GD_OK;
 }
 
 /* Frees the server's buffers. */
@@ -241,6 +249,7 @@ static void server_free(server* s) {
     free(s->upreq);
     free(s->downreq);
     free(s->slot);
+    free(s->served);
     free(s->idx);
     free(s->sts);
     memset(s, 0, sizeof *s);
@@ -259,9 +268,10 @@ static gd_status server_init(server* s, const gd_dist_work* w, MPI_Comm comm, in
     s->upreq = malloc(sizeof(MPI_Request) * ((size_t)W + 1));
     s->downreq = malloc(sizeof(MPI_Request) * (2 * (size_t)W + 1));
     s->slot = calloc((size_t)W + 1, sizeof(int));
+    s->served = calloc((size_t)W + 1, sizeof(int));
     s->idx = calloc((size_t)W + 1, sizeof(int));
     s->sts = calloc((size_t)W + 1, sizeof(MPI_Status));
-    int ok = s->up && s->down && s->upreq && s->downreq && s->slot && s->idx && s->sts;
+    int ok = s->up && s->down && s->upreq && s->downreq && s->slot && s->served && s->idx && s->sts;
     for (int i = 0; i < W && ok; i++) {
         s->upreq[i] = s->downreq[2 * i] = s->downreq[2 * i + 1] = MPI_REQUEST_NULL;
         s->up[i] = malloc(s->up_cap);
@@ -274,7 +284,10 @@ static gd_status server_init(server* s, const gd_dist_work* w, MPI_Comm comm, in
     return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory for the work queue");
 }
 
-/* Dynamic mode, rank 0: serves requests between its own items, then until every worker said done. */
+/* Dynamic mode, rank 0: takes its first item, waits until every worker has its first one (the workers ask at
+ * once; a worker whose request rank 0 did not see before starting its own item would idle for that whole item:
+ * with as many items as ranks, for the whole run), computes its item, then serves requests between its own
+ * items, then until every worker said done. */
 static gd_status server_run(server* s, unsigned char* own_task, unsigned char* own_result, gd_error* err) {
     const gd_dist_work* w = s->w;
     const int W = s->n_workers;
@@ -283,10 +296,18 @@ static gd_status server_run(server* s, unsigned char* own_task, unsigned char* o
     for (int i = 0; i < W; i++)
         if ((rc = MPI_Irecv(s->up[i], (int)s->up_cap, MPI_BYTE, i + 1, MPI_ANY_TAG, s->comm, &s->upreq[i])) != MPI_SUCCESS)
             return mpi_err(rc, "MPI_Irecv", err);
+    /* rank 0's first item, then one for each worker (its first request; the prefetch waits for the next poll) */
+    size_t own = s->next < w->n_items ? s->next++ : SIZE_MAX;
+    while (s->n_served < W && !s->failed && s->next < w->n_items)
+        if ((st = poll(s, 1, err))) return st;
     for (;;) {
-        if ((st = poll(s, 0, err))) return st;
-        if (s->failed || s->next >= w->n_items) break;
-        size_t item = s->next++;
+        if (own == SIZE_MAX) {
+            if ((st = poll(s, 0, err))) return st;
+            if (s->failed || s->next >= w->n_items) break;
+            own = s->next++;
+        }
+        size_t item = own;
+        own = SIZE_MAX;
         gd_status ws = w->pack(w->ctx, item, own_task, err);
         if (!ws) ws = w->work(w->ctx, item, own_task, own_result, err);
         if (!ws) ws = w->store(w->ctx, item, own_result, err);

@@ -1,6 +1,6 @@
 /* The work distribution of gd_dist_run on 2 ranks: static and dynamic modes give every item's result exactly
  * once on rank 0, equal to a serial computation; uneven item costs; a failure on one rank reaches all ranks
- * with its message on rank 0; zero items. */
+ * with its message on rank 0; as many items as ranks (one each); zero items. */
 #include <string.h>
 #include <unistd.h>
 
@@ -123,6 +123,19 @@ int main(int argc, char** argv) {
             CHECK_OK(gd_dist_run(&wb, dynamic, MPI_COMM_WORLD, &err), &err);
             if (rank == 0)
                 for (size_t i = 0; i < n; i++) CHECK(stored[i] == 1 && results[i] != 0);
+        }
+
+        /* as many items as ranks: each rank computes one (dynamic: rank 0 takes item 0 and hands item 1 to the
+         * worker's first request before computing; it used to compute both while the worker waited) */
+        {
+            gd_dist_work w2 = w;
+            w2.n_items = 2;
+            x.fail_item = (size_t)-1;
+            memset(x.worked_by, 0, sizeof x.worked_by);
+            memset(stored, 0, sizeof stored);
+            CHECK_OK(gd_dist_run(&w2, dynamic, MPI_COMM_WORLD, &err), &err);
+            CHECK_MSG(x.worked_by[rank] == 1, "mode %d, 2 items: rank %d computed %d", dynamic, rank, x.worked_by[rank]);
+            if (rank == 0) CHECK(stored[0] == 1 && stored[1] == 1);
         }
 
         /* zero items */
