@@ -238,11 +238,13 @@ typedef struct {
     MPI_Win gwin, swin;      /* every local rank's gradient; the node's weights + Adam moments */
     int gwin_ok, swin_ok;
     float** g;               /* (lsize) the local ranks' gradients, total floats each */
+    float** gblk;            /* (lsize) the same, offset to this rank's block (filled once) */
     float *w, *m, *v;        /* (total) each: node-shared weights, Adam m, Adam v */
     float* sum;              /* (block) the locally summed block for the cross-node allreduce (nnodes > 1) */
     float *own_data, *own_grad; /* the params block's own buffers, restored at the end */
 } shm_state;
 
+/* A GD_EMPI error naming the failed call and MPI's message for rc. */
 static gd_status mpi_fail(int rc, const char* what, gd_error* err) {
     char msg[MPI_MAX_ERROR_STRING] = "";
     int len = 0;
@@ -313,8 +315,9 @@ static gd_status shm_open(shm_state* h, gd_params* p, const float* m_full, const
                           size_t b1, gd_error* err) {
     const size_t P = p->total;
     h->g = calloc((size_t)h->lsize, sizeof(float*));
+    h->gblk = calloc((size_t)h->lsize, sizeof(float*));
     if (h->nnodes > 1) h->sum = gd_alloc(sizeof(float) * (b1 - b0 ? b1 - b0 : 1));
-    if (!h->g || (h->nnodes > 1 && !h->sum))
+    if (!h->g || !h->gblk || (h->nnodes > 1 && !h->sum))
         return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (shared-memory path)");
     MPI_Info info;
     MPI_Info_create(&info);
@@ -341,6 +344,7 @@ static gd_status shm_open(shm_state* h, gd_params* p, const float* m_full, const
     }
     if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Win_shared_query", err);
     h->m = h->w + P, h->v = h->w + 2 * P;
+    for (int q = 0; q < h->lsize; q++) h->gblk[q] = h->g[q] + b0;
     MPI_Win_lock_all(MPI_MODE_NOCHECK, h->gwin);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, h->swin);
     memset(h->g[h->lrank], 0, sizeof(float) * P);
@@ -383,6 +387,7 @@ static void shm_close(shm_state* h, gd_params* p) {
     if (h->cross != MPI_COMM_NULL) MPI_Comm_free(&h->cross);
     if (h->node != MPI_COMM_NULL) MPI_Comm_free(&h->node);
     free(h->g);
+    free(h->gblk);
     gd_free(h->sum);
     memset(h, 0, sizeof *h);
     h->node = h->cross = MPI_COMM_NULL;
@@ -391,25 +396,20 @@ static void shm_close(shm_state* h, gd_params* p) {
 /* The shm path's update of this rank's block [b0, b1): sums the block of every local rank's gradient (zeroing
  * it), over the nodes when there are several, scales by inv and runs Adam; the caller barriers afterwards. */
 static gd_status shm_update(shm_state* h, gd_adam* a, size_t b0, size_t b1, float inv, gd_error* err) {
-    float* gb[64];
-    float** g = h->lsize <= 64 ? gb : malloc(sizeof(float*) * (size_t)h->lsize);
-    if (!g) return gd_error_set(err, GD_ENOMEM, NULL, 0, 0, NULL, "out of memory (gradient pointers)");
-    for (int q = 0; q < h->lsize; q++) g[q] = h->g[q] + b0;
+    float** g = h->gblk;
     const size_t n = b1 - b0;
-    gd_status st = GD_OK;
     if (h->nnodes == 1) {
         gd_adam_step_sum(a, h->w + b0, h->m + b0, h->v + b0, g, h->lsize, inv, 1, n);
-    } else {
-        memcpy(h->sum, g[0], sizeof(float) * n);
-        for (int q = 1; q < h->lsize; q++)
-            for (size_t i = 0; i < n; i++) h->sum[i] += g[q][i];
-        for (int q = 0; q < h->lsize; q++) memset(g[q], 0, sizeof(float) * n);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, h->sum, (int)n, MPI_FLOAT, MPI_SUM, h->cross);
-        if (rc != MPI_SUCCESS) st = mpi_fail(rc, "MPI_Allreduce of the gradient block across nodes", err);
-        else gd_adam_step_sum(a, h->w + b0, h->m + b0, h->v + b0, &h->sum, 1, inv, 0, n);
+        return GD_OK;
     }
-    if (g != gb) free(g);
-    return st;
+    memcpy(h->sum, g[0], sizeof(float) * n);
+    for (int q = 1; q < h->lsize; q++)
+        for (size_t i = 0; i < n; i++) h->sum[i] += g[q][i];
+    for (int q = 0; q < h->lsize; q++) memset(g[q], 0, sizeof(float) * n);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, h->sum, (int)n, MPI_FLOAT, MPI_SUM, h->cross);
+    if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce of the gradient block across nodes", err);
+    gd_adam_step_sum(a, h->w + b0, h->m + b0, h->v + b0, &h->sum, 1, inv, 0, n);
+    return GD_OK;
 }
 
 gd_status gd_train_run(gd_trainable* t, const gd_train_data* d, const gd_train_opts* o, gd_train_result* res,
