@@ -85,5 +85,9 @@ assert r2[10] == "57.0 (71%)" and r2[12].startswith("150 / 300"), r2   # 57 of 2
 assert "mlp b32 (2 ranks) 100.0%" in t and "identical to its 1-rank run" in t
 assert "classify mlp b32 >= 1.5x: 1.25x NOT met" in t and "classify mlp b32 (2 ranks) >= 1.5x: 2.38x met" in t
 assert "--ranks 2" in t
+assert "No 2-rank row" not in t
+a.skipped_multi = ["mlp b256"]   # what the loop records when --n < ranks x batch
+t = br.table(a, 1, [one], [(40.0, 50.0)], [1.0, 1.2], {"mlp": ("m.h5", "trained")}, "2026-11-30 00:00")
+assert "No 2-rank row for mlp b256: fewer images than 2 chunks" in t, t
 PY
 echo "bench run ranks: ok"
