@@ -26,17 +26,28 @@ void gd_adam_reset(gd_adam* a) {
     a->t = 0;
 }
 
-/* PyTorch: exp_avg.lerp_(g, 1-β1); exp_avg_sq.mul_(β2).addcmul_(g, g, value=1-β2);
- * denom = (exp_avg_sq.sqrt() / sqrt(bc2)).add_(eps); param.addcdiv_(exp_avg, denom, value=-lr/bc1).
- * Python-float scalars are double; the tensor ops run in float with the scalars rounded to float. */
-void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n) {
+/* The step's constants: PyTorch's Python-float scalars are double; the tensor ops run in float with the
+ * scalars rounded to float. */
+typedef struct {
+    float w1, b2, w2, neg_step, bc2_sqrt, eps;
+} adam_consts;
+
+/* Advances the step count and returns the constants of this step. */
+static adam_consts adam_begin(gd_adam* a) {
     a->t++;
     double bc1 = 1.0 - pow(a->beta1, (double)a->t);
     double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    const float w1 = (float)(1.0 - a->beta1), b2 = (float)a->beta2, w2 = (float)(1.0 - a->beta2);
-    const float neg_step = (float)(-(a->lr / bc1)), bc2_sqrt = (float)sqrt(bc2), eps = (float)a->eps;
-    float* restrict m = a->m;
-    float* restrict v = a->v;
+    adam_consts k = {(float)(1.0 - a->beta1), (float)a->beta2, (float)(1.0 - a->beta2), (float)(-(a->lr / bc1)),
+                     (float)sqrt(bc2), (float)a->eps};
+    return k;
+}
+
+/* The update of n parameters, operation for operation as PyTorch: exp_avg.lerp_(g, 1-β1);
+ * exp_avg_sq.mul_(β2).addcmul_(g, g, value=1-β2); denom = (exp_avg_sq.sqrt() / sqrt(bc2)).add_(eps);
+ * param.addcdiv_(exp_avg, denom, value=-lr/bc1). The arrays must not overlap. */
+static inline void adam_update(const adam_consts* k, float* restrict params, float* restrict m, float* restrict v,
+                               const float* restrict grad, size_t n) {
+    const float w1 = k->w1, b2 = k->b2, w2 = k->w2, neg_step = k->neg_step, bc2_sqrt = k->bc2_sqrt, eps = k->eps;
     for (size_t i = 0; i < n; i++) {
         float g = grad[i];
         m[i] = m[i] + w1 * (g - m[i]); /* lerp with weight < 0.5 */
@@ -46,16 +57,17 @@ void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n) {
     }
 }
 
+void gd_adam_step(gd_adam* a, float* params, const float* grad, size_t n) {
+    adam_consts k = adam_begin(a);
+    adam_update(&k, params, a->m, a->v, grad, n);
+}
+
 /* Chunks of GD_ADAM_CHUNK floats: the summed gradient stays in L1 between the sum and the update. */
 #define GD_ADAM_CHUNK 1024
 
 void gd_adam_step_sum(gd_adam* a, float* params, float* m, float* v, float* const* grads, int n_grads, float scale,
                       int zero_grads, size_t n) {
-    a->t++;
-    double bc1 = 1.0 - pow(a->beta1, (double)a->t);
-    double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    const float w1 = (float)(1.0 - a->beta1), b2 = (float)a->beta2, w2 = (float)(1.0 - a->beta2);
-    const float neg_step = (float)(-(a->lr / bc1)), bc2_sqrt = (float)sqrt(bc2), eps = (float)a->eps;
+    adam_consts k = adam_begin(a);
     float gs[GD_ADAM_CHUNK] __attribute__((aligned(64)));
     for (size_t c0 = 0; c0 < n; c0 += GD_ADAM_CHUNK) {
         const size_t len = n - c0 < GD_ADAM_CHUNK ? n - c0 : GD_ADAM_CHUNK;
@@ -65,24 +77,15 @@ void gd_adam_step_sum(gd_adam* a, float* params, float* m, float* v, float* cons
             for (size_t i = 0; i < len; i++) gs[i] = (g0[i] + g1[i]) * scale;
         } else {
             for (size_t i = 0; i < len; i++) gs[i] = g0[i];
-            for (int k = 1; k < n_grads; k++) {
-                const float* restrict gk = grads[k] + c0;
-                for (size_t i = 0; i < len; i++) gs[i] += gk[i];
+            for (int j = 1; j < n_grads; j++) {
+                const float* restrict gj = grads[j] + c0;
+                for (size_t i = 0; i < len; i++) gs[i] += gj[i];
             }
             for (size_t i = 0; i < len; i++) gs[i] *= scale;
         }
         if (zero_grads)
-            for (int k = 0; k < n_grads; k++) memset(grads[k] + c0, 0, sizeof(float) * len);
-        float* restrict mc = m + c0;
-        float* restrict vc = v + c0;
-        float* restrict pc = params + c0;
-        for (size_t i = 0; i < len; i++) {
-            float g = gs[i];
-            mc[i] = mc[i] + w1 * (g - mc[i]);
-            vc[i] = vc[i] * b2 + w2 * g * g;
-            float denom = sqrtf(vc[i]) / bc2_sqrt + eps;
-            pc[i] = pc[i] + neg_step * mc[i] / denom;
-        }
+            for (int j = 0; j < n_grads; j++) memset(grads[j] + c0, 0, sizeof(float) * len);
+        adam_update(&k, params + c0, m + c0, v + c0, gs, len);
     }
 }
 

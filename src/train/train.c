@@ -368,9 +368,7 @@ static gd_status shm_open(shm_state* h, gd_params* p, const float* m_full, const
  * the node; safe after a partial shm_plan / shm_open). */
 static void shm_close(shm_state* h, gd_params* p) {
     if (h->own_data) {
-        shm_sync(h);
-        MPI_Barrier(h->node);
-        shm_sync(h);
+        (void)shm_barrier(h, NULL);
         memcpy(h->own_data, h->w, sizeof(float) * p->total);
         memset(h->own_grad, 0, sizeof(float) * p->total);
         p->data = h->own_data, p->grad = h->own_grad;

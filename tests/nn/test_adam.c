@@ -77,5 +77,42 @@ int main(void) {
     CHECK_MSG(worst < 2e-6, "max |float - double| after %d steps: %g", STEPS, worst);
     gd_adam_free(&a);
     CHECK(gd_adam_init(&a, 0, 1e-3, &err) == GD_EINVAL);
+
+    /* gd_adam_step_sum (1, 2 and 3 gradients, a length that crosses its chunks) is bitwise gd_adam_step on the
+     * gradient summed in order and scaled; with zero_grads it leaves the gradients at 0. */
+    enum { L = 2500 };
+    static float g3[3][L], w_ref[L], w_sum[L], m_sum[L], v_sum[L], gref[L];
+    for (int ng = 1; ng <= 3; ng++)
+        for (int zero = 0; zero < 2; zero++) {
+            gd_adam ref, fused;
+            CHECK_OK(gd_adam_init(&ref, L, 1e-2, &err), &err);
+            CHECK_OK(gd_adam_init(&fused, L, 1e-2, &err), &err);
+            memset(m_sum, 0, sizeof m_sum);
+            memset(v_sum, 0, sizeof v_sum);
+            for (int i = 0; i < L; i++) w_ref[i] = w_sum[i] = gd_rng_normal(&rng);
+            const float scale = 0.3f / (float)ng; /* not a power of two: order of sum and scale matters */
+            int same = 1, zeroed = 1;
+            for (int t = 0; t < 3; t++) {
+                for (int k = 0; k < ng; k++)
+                    for (int i = 0; i < L; i++) g3[k][i] = gd_rng_normal(&rng);
+                for (int i = 0; i < L; i++) {
+                    float acc = g3[0][i];
+                    for (int k = 1; k < ng; k++) acc += g3[k][i];
+                    gref[i] = acc * scale;
+                }
+                gd_adam_step(&ref, w_ref, gref, L);
+                float* gp[3] = {g3[0], g3[1], g3[2]};
+                gd_adam_step_sum(&fused, w_sum, m_sum, v_sum, gp, ng, scale, zero, L);
+                same &= !memcmp(w_ref, w_sum, sizeof w_ref) && !memcmp(ref.m, m_sum, sizeof m_sum) &&
+                        !memcmp(ref.v, v_sum, sizeof v_sum);
+                for (int k = 0; k < ng; k++)
+                    for (int i = 0; i < L; i++) zeroed &= zero ? g3[k][i] == 0.0f : g3[k][i] != 0.0f;
+            }
+            CHECK_MSG(same, "gd_adam_step_sum with %d gradients differs from gd_adam_step", ng);
+            CHECK_MSG(zeroed, "gd_adam_step_sum with %d gradients, zero_grads %d: gradients wrong after", ng, zero);
+            CHECK(fused.t == 3);
+            gd_adam_free(&ref);
+            gd_adam_free(&fused);
+        }
     return gd_test_done("test_adam");
 }
